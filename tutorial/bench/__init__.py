@@ -1,0 +1,55 @@
+"""Benchmarks: ``python -m tutorial bench LESSON --profile P`` trains one lesson from scratch and evaluates it.
+
+Each lesson has a module here, ``tutorial/bench/LESSON.py``, with ``run(settings, device) -> dict`` that
+trains with the lesson's own (exported) code and returns its metrics. The speed and quality targets of the
+course live in these numbers, not in timed tests.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import platform
+import tempfile
+import time
+
+import torch
+
+
+def lessons() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def run_benchmark(lesson: str, profile: str, device: str | None = None) -> dict:
+    """Train and evaluate ``lesson`` in ``profile`` from scratch; return one JSON-ready dict."""
+    from ..profiles import PROFILES, pick_device, seed_everything
+
+    if lesson not in lessons():
+        raise SystemExit(f"no benchmark named {lesson!r}; known: {', '.join(lessons()) or 'none yet'}")
+    if profile not in PROFILES:
+        raise SystemExit(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
+    module = importlib.import_module(f"{__name__}.{lesson}")
+    dev = pick_device(device)
+    seed_everything(0)
+    previous = os.environ.get("TUTORIAL_CHECKPOINTS")
+    with tempfile.TemporaryDirectory(prefix="tutorial-bench-") as scratch:
+        os.environ["TUTORIAL_CHECKPOINTS"] = scratch  # from scratch: no cached checkpoint is read or kept
+        try:
+            start = time.perf_counter()
+            metrics = module.run(profile, dev)
+            wall = time.perf_counter() - start
+        finally:
+            if previous is None:
+                os.environ.pop("TUTORIAL_CHECKPOINTS", None)
+            else:
+                os.environ["TUTORIAL_CHECKPOINTS"] = previous
+    return {
+        "lesson": lesson,
+        "profile": profile,
+        "device": str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""),
+        "cpu_threads": torch.get_num_threads(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "torch": torch.__version__,
+        "wall_seconds": round(wall, 2),
+        "metrics": metrics,
+    }

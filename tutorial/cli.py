@@ -1,0 +1,110 @@
+"""``python -m tutorial COMMAND``: doctor, download, mirror, bench, export."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def doctor() -> int:
+    """Print versions, device and profile, and check that torchvision's compiled ops work with this torch."""
+    import platform
+
+    import torch
+    import torchvision
+
+    from .data import data_dir, mirror
+    from .profiles import current_profile, pick_device
+
+    print(f"python       {platform.python_version()}")
+    print(f"torch        {torch.__version__}")
+    print(f"torchvision  {torchvision.__version__}")
+    print(f"device       {pick_device()}")
+    print(f"profile      {current_profile()}")
+    print(f"data folder  {data_dir()}")
+    print(f"mirror       {mirror() or '(none: public URLs)'}")
+    try:
+        boxes = torch.tensor([[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0]])
+        torchvision.ops.nms(boxes, torch.tensor([1.0, 0.5]), 0.5)
+    except Exception as error:  # the CPU-only local torch wheel breaks torchvision's C++ ops
+        print(f"\nPROBLEM: torchvision's compiled ops fail with this torch ({type(error).__name__}: {error}).\n"
+              "torch and torchvision come from different builds. Reinstall both together from the registry:\n"
+              "  pip install --force-reinstall torch torchvision", file=sys.stderr)
+        return 1
+    print("torchvision ops: ok")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tutorial", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("doctor", help="check the environment: versions, device, profile, torchvision ops")
+    p = sub.add_parser("download", help="fetch and verify data assets (names or groups) into the data folder")
+    p.add_argument("names", nargs="*", help="asset or group names (mnist, fashion-mnist, styles, content, ...)")
+    p.add_argument("--all", action="store_true", help="every asset")
+    p.add_argument("--list", action="store_true", help="list the assets and groups, fetch nothing")
+    p = sub.add_parser("mirror", help="build a local mirror folder for an offline room (fetches what is missing)")
+    p.add_argument("folder")
+    p.add_argument("names", nargs="*", help="only these assets or groups (default: all)")
+    p = sub.add_parser("bench", help="train and evaluate one lesson from scratch; print JSON metrics")
+    p.add_argument("lesson")
+    p.add_argument("--profile", default=None, help="smoke, laptop or full (default: TUTORIAL_PROFILE's)")
+    p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+    p.add_argument("--json", dest="json_file", default=None, help="also write the JSON to this file")
+    p = sub.add_parser("export", help="regenerate tutorial/ modules from the notebooks' '#| export' cells")
+    p.add_argument("--check", action="store_true", help="only report modules that differ; exit 1 if any")
+    args = parser.parse_args(argv)
+
+    if args.command == "doctor":
+        return doctor()
+    if args.command == "download":
+        from .data import ASSETS, GROUPS, DownloadError, fetch_all
+
+        if args.list:
+            for group, names in GROUPS.items():
+                print(f"{group}: {', '.join(names)}")
+            return 0
+        if not args.names and not args.all:
+            parser.error("name assets or groups to download, or pass --all (see --list)")
+        try:
+            paths = fetch_all(list(ASSETS) if args.all else args.names)
+        except (DownloadError, KeyError) as error:
+            print(error.args[0] if error.args else error, file=sys.stderr)
+            return 1
+        print(f"{len(paths)} file(s) present and verified.")
+        return 0
+    if args.command == "mirror":
+        from .data import DownloadError, make_mirror
+
+        try:
+            folder = make_mirror(args.folder, args.names or None)
+        except (DownloadError, KeyError) as error:
+            print(error.args[0] if error.args else error, file=sys.stderr)
+            return 1
+        print(f"Mirror ready at {folder}. In the room: export TUTORIAL_MIRROR={folder}")
+        return 0
+    if args.command == "bench":
+        from .bench import run_benchmark
+        from .profiles import current_profile
+
+        result = run_benchmark(args.lesson, args.profile or current_profile(), args.device)
+        text = json.dumps(result, indent=2)
+        print(text)
+        if args.json_file:
+            with open(args.json_file, "w") as f:
+                f.write(text + "\n")
+        return 0
+    if args.command == "export":
+        from .export import export
+
+        stale = export(check=args.check)
+        if args.check:
+            print("\n".join(f"differs from its notebook: tutorial/{n}" for n in stale) or "all modules match")
+            return 1 if stale else 0
+        print("\n".join(f"wrote tutorial/{n}" for n in stale) or "nothing to do")
+        return 0
+    return 2  # pragma: no cover
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Training plumbing that is not the lesson: progress bars, a live loss plot, a NaN guard, checkpoints.
+
+- :func:`progress` is tqdm.auto: a widget bar in JupyterLab, a text bar elsewhere.
+- :class:`LossHistory` records named values per step and redraws one plot in place in a notebook
+  (prints a line instead when headless).
+- :func:`check_finite` stops training with a clear message the moment a loss turns NaN or infinite.
+- :class:`Checkpoint` and :func:`train_or_load` make training resumable: state is written atomically after
+  every epoch, keyed by name, profile and settings, and read back with ``torch.load(weights_only=True)``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from .images import _in_notebook
+
+
+def progress(iterable=None, **kwargs):
+    """A progress bar (tqdm.auto): a widget in JupyterLab, text in a terminal or a log."""
+    kwargs.setdefault("dynamic_ncols", True)
+    return tqdm(iterable, **kwargs)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite; the message says where and what usually causes it."""
+
+
+def check_finite(value, step=None, what: str = "loss") -> float:
+    """Return ``value`` as a float, or stop with a clear message if it is NaN or infinite."""
+    number = float(value.detach() if isinstance(value, torch.Tensor) else value)
+    if math.isfinite(number):
+        return number
+    where = f" at step {step}" if step is not None else ""
+    raise NonFiniteLossError(
+        f"The {what} became {number}{where}, so training stopped before it could spoil the weights.\n"
+        "Usual causes: a learning rate too high for this batch size; log or division of an exact 0 "
+        "(add a small epsilon, or use a numerically stable loss such as BCEWithLogitsLoss); inputs outside "
+        "the range the model expects.\n"
+        "Finished epochs are kept in the last checkpoint: lower the learning rate and run the cell again."
+    )
+
+
+class LossHistory:
+    """Named values (losses, accuracies...) per step, with a plot that updates in place in a notebook.
+
+    >>> history = LossHistory(live_every=50)
+    >>> history.log(step, loss=..., accuracy=...)   # call every step; the plot redraws every 50 steps
+    """
+
+    def __init__(self, live_every: int = 0, title: str = "training", smooth: int = 1):
+        self.records: list[dict] = []
+        self.live_every = live_every
+        self.title = title
+        self.smooth = smooth
+        self._handle = None
+        self._printed = 0.0
+
+    def log(self, step: int, **values) -> None:
+        self.records.append({"step": int(step), **{k: float(v) for k, v in values.items()}})
+        if self.live_every and len(self.records) % self.live_every == 0:
+            self.show()
+
+    def series(self, name: str) -> tuple[list[int], list[float]]:
+        rows = [r for r in self.records if name in r]
+        return [r["step"] for r in rows], [r[name] for r in rows]
+
+    def names(self) -> list[str]:
+        return list(dict.fromkeys(k for r in self.records for k in r if k != "step"))
+
+    def last(self, name: str) -> float:
+        return self.series(name)[1][-1]
+
+    def figure(self):
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 3))
+        for name in self.names():
+            steps, values = self.series(name)
+            if self.smooth > 1 and len(values) >= self.smooth:
+                k = self.smooth
+                values = [sum(values[max(0, i - k + 1): i + 1]) / len(values[max(0, i - k + 1): i + 1])
+                          for i in range(len(values))]
+            ax.plot(steps, values, label=name)
+        ax.set_xlabel("step")
+        ax.set_title(self.title)
+        if self.names():
+            ax.legend(loc="best", fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        return fig
+
+    def show(self) -> None:
+        """Redraw the plot in place (notebook), or print the latest values at most every 5 s (headless)."""
+        if not self.records:
+            return
+        if _in_notebook():
+            import matplotlib.pyplot as plt
+            from IPython.display import display
+
+            fig = self.figure()
+            if self._handle is None:
+                self._handle = display(fig, display_id=True)
+            else:
+                self._handle.update(fig)
+            plt.close(fig)
+        elif time.time() - self._printed > 5:
+            self._printed = time.time()
+            last = self.records[-1]
+            print(f"{self.title} step {last['step']}: "
+                  + ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "step"), flush=True)
+
+    def state_dict(self) -> dict:
+        return {"records": [dict(r) for r in self.records]}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.records = [dict(r) for r in state["records"]]
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint file exists but was made for another model, profile or settings."""
+
+
+def _settings_key(settings: dict) -> str:
+    blob = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+
+def checkpoint_dir() -> Path:
+    """Where checkpoints live: ``TUTORIAL_CHECKPOINTS``, else ``checkpoints/`` in the data folder."""
+    from .data import data_dir
+
+    env = os.environ.get("TUTORIAL_CHECKPOINTS", "").strip()
+    return Path(env).expanduser() if env else data_dir() / "checkpoints"
+
+
+class Checkpoint:
+    """One resumable training run on disk, keyed by ``name``, profile and settings.
+
+    The file name carries a hash of the settings, so changing a setting starts a new file rather than
+    loading weights that belong to another configuration; a file whose recorded key differs is refused.
+    """
+
+    def __init__(self, name: str, settings: dict, profile: str | None = None, folder: Path | None = None):
+        from .profiles import current_profile
+
+        self.name = name
+        self.profile = profile or getattr(settings, "profile", None) or current_profile()
+        self.settings = json.loads(json.dumps(dict(settings), sort_keys=True, default=str))
+        self.key = _settings_key({"name": name, "profile": self.profile, "settings": self.settings})
+        self.path = Path(folder or checkpoint_dir()) / f"{name}-{self.profile}-{self.key}.pt"
+
+    def load(self) -> dict | None:
+        """The saved state, or None if there is none. A corrupt file is moved aside; a mismatched one refused."""
+        if not self.path.exists():
+            return None
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
+        except Exception as error:  # truncated or not a checkpoint at all
+            aside = self.path.with_name(self.path.name + ".corrupt")
+            os.replace(self.path, aside)
+            print(f"Checkpoint {self.path.name} could not be read ({type(error).__name__}); moved it to "
+                  f"{aside.name} and starting fresh.")
+            return None
+        meta = state.get("meta", {}) if isinstance(state, dict) else {}
+        expected = {"name": self.name, "profile": self.profile, "key": self.key}
+        found = {k: meta.get(k) for k in expected}
+        if found != expected:
+            raise CheckpointMismatchError(
+                f"{self.path} was written for {found}, not {expected}. It belongs to another run: delete it, "
+                "or train with force=True to overwrite it."
+            )
+        return state
+
+    def save(self, state: dict) -> Path:
+        """Write ``state`` (tensors, dicts, lists, numbers, strings) atomically: a crash never leaves half a file."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        state = {**state, "meta": {"name": self.name, "profile": self.profile, "key": self.key,
+                                   "settings": json.dumps(self.settings, sort_keys=True)}}
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        os.close(fd)
+        try:
+            torch.save(state, tmp)
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return self.path
+
+
+def train_or_load(name: str, settings: dict, modules: dict, epochs: int,
+                  train_epoch: Callable[[int], dict | None], history: LossHistory | None = None,
+                  force: bool = False, folder: Path | None = None, quiet: bool = False) -> LossHistory:
+    """Train ``modules`` for ``epochs`` epochs, or load them if a finished checkpoint exists.
+
+    ``modules`` maps names to anything with ``state_dict``/``load_state_dict`` (models and optimizers).
+    ``train_epoch(epoch)`` runs one epoch. After each epoch everything is saved, so an interrupted run
+    resumes at the first unfinished epoch. ``force=True`` ignores any checkpoint and trains from scratch.
+    """
+    history = history or LossHistory()
+    checkpoint = Checkpoint(name, settings, folder=folder)
+    state = None if force else checkpoint.load()
+    start = 0
+    if state is not None:
+        try:
+            for key, module in modules.items():
+                module.load_state_dict(state["modules"][key])
+        except (KeyError, RuntimeError, ValueError) as error:
+            raise CheckpointMismatchError(
+                f"{checkpoint.path} does not fit these modules ({error}). The model code changed since it was "
+                "saved: delete the file or pass force=True."
+            ) from None
+        history.load_state_dict(state["history"])
+        if "rng" in state:
+            torch.set_rng_state(state["rng"])
+        start = int(state["epoch"])
+        if not quiet:
+            verb = "Loaded the finished" if start >= epochs else f"Resuming after epoch {start} of"
+            print(f"{verb} run from {checkpoint.path}")
+    for epoch in range(start, epochs):
+        train_epoch(epoch)
+        checkpoint.save({"epoch": epoch + 1, "modules": {k: m.state_dict() for k, m in modules.items()},
+                         "history": history.state_dict(), "rng": torch.get_rng_state()})
+    return history
