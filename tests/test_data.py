@@ -1,0 +1,226 @@
+"""The downloader against a real HTTP server on 127.0.0.1 serving a temporary mirror, and a folder mirror."""
+import hashlib
+import http.server
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tutorial import data
+from tutorial.data import Asset, DownloadError, fetch
+
+PAYLOAD = os.urandom(50_000)
+
+
+def make_asset(name="test-blob", payload=PAYLOAD, urls=()):
+    return Asset(name, f"blobs/{name}.bin", hashlib.sha256(payload).hexdigest(), len(payload), "CC0", tuple(urls),
+                 "blobs")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Serves files from ``self.server.root``; ``/truncated/...`` promises more bytes than it sends."""
+
+    def do_GET(self):
+        self.server.hits.append(self.path)
+        truncated = self.path.startswith("/truncated/")
+        path = self.server.root / self.path.removeprefix("/truncated/").lstrip("/")
+        if not path.is_file():
+            self.send_error(404)
+            return
+        body = path.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2] if truncated else body)
+        if truncated:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    root = tmp_path / "served"
+    root.mkdir()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.root, httpd.hits = root, []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("TUTORIAL_DATA", str(folder))
+    monkeypatch.delenv("TUTORIAL_MIRROR", raising=False)
+    return folder
+
+
+def register(monkeypatch, asset):
+    monkeypatch.setitem(data.ASSETS, asset.name, asset)
+    return asset
+
+
+def serve(server, asset, payload=PAYLOAD):
+    target = server.root / asset.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(payload)
+
+
+def no_partial_files(folder: Path):
+    return [p for p in folder.rglob("*") if p.is_file() and p.name.endswith(".part")] == []
+
+
+def test_good_file_from_http_mirror(server, cache, monkeypatch):
+    asset = register(monkeypatch, make_asset())
+    serve(server, asset)
+    monkeypatch.setenv("TUTORIAL_MIRROR", server.url)
+    path = fetch(asset.name, quiet=True)
+    assert path == cache / asset.path and path.read_bytes() == PAYLOAD
+    assert server.hits == [f"/{asset.path}"]
+    fetch(asset.name, quiet=True)  # present and verified: no second request
+    assert len(server.hits) == 1
+
+
+def test_mirror_is_tried_before_public_urls(server, cache, monkeypatch, tmp_path):
+    public = f"{server.url}/public/{'test-blob'}.bin"
+    asset = register(monkeypatch, make_asset(urls=[public]))
+    serve(server, asset)
+    mirror = tmp_path / "mirror"
+    (mirror / asset.path).parent.mkdir(parents=True)
+    (mirror / asset.path).write_bytes(PAYLOAD)
+    monkeypatch.setenv("TUTORIAL_MIRROR", str(mirror))
+    assert fetch(asset.name, quiet=True).read_bytes() == PAYLOAD
+    assert server.hits == []  # the folder mirror answered; the public URL was never asked
+
+
+def test_wrong_checksum_is_refused_and_nothing_is_left(server, cache, monkeypatch):
+    asset = register(monkeypatch, make_asset())
+    serve(server, asset, payload=os.urandom(len(PAYLOAD)))  # right size, wrong bytes
+    monkeypatch.setenv("TUTORIAL_MIRROR", server.url)
+    with pytest.raises(DownloadError) as info:
+        fetch(asset.name, quiet=True, retries=1)
+    message = str(info.value)
+    assert asset.path in message and "sha256" in message and "TUTORIAL_MIRROR" in message
+    assert not (cache / asset.path).exists()
+    assert no_partial_files(cache)
+
+
+def test_truncated_transfer_is_retried_then_reported(server, cache, monkeypatch):
+    asset = register(monkeypatch, make_asset())
+    serve(server, asset)
+    monkeypatch.setenv("TUTORIAL_MIRROR", server.url + "/truncated")
+    with pytest.raises(DownloadError) as info:
+        fetch(asset.name, quiet=True, retries=2)
+    assert server.hits.count(f"/truncated/{asset.path}") == 2  # retried
+    assert "try 2" in str(info.value)
+    assert not (cache / asset.path).exists() and no_partial_files(cache)
+
+
+def test_truncated_mirror_falls_back_to_public_url(server, cache, monkeypatch):
+    asset = register(monkeypatch, make_asset(urls=[f"{server.url}/blobs/test-blob.bin"]))
+    serve(server, asset)
+    monkeypatch.setenv("TUTORIAL_MIRROR", server.url + "/truncated")
+    assert fetch(asset.name, quiet=True, retries=1).read_bytes() == PAYLOAD
+
+
+def test_404_is_not_retried_and_names_the_url(server, cache, monkeypatch):
+    asset = register(monkeypatch, make_asset())
+    monkeypatch.setenv("TUTORIAL_MIRROR", server.url)
+    with pytest.raises(DownloadError) as info:
+        fetch(asset.name, quiet=True, retries=3)
+    assert len(server.hits) == 1
+    assert f"{server.url}/{asset.path}" in str(info.value) and "Not Found" in str(info.value)
+
+
+def test_server_down_is_reported_with_what_to_do(cache, monkeypatch):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    asset = register(monkeypatch, make_asset())
+    monkeypatch.setenv("TUTORIAL_MIRROR", f"http://127.0.0.1:{port}")
+    with pytest.raises(DownloadError) as info:
+        fetch(asset.name, quiet=True, retries=1, timeout=2)
+    message = str(info.value)
+    assert f"127.0.0.1:{port}" in message and "refused" in message.lower()
+    assert "python -m tutorial mirror" in message and str(cache / asset.path) in message
+
+
+def test_corrupt_cached_file_is_moved_aside_and_replaced(server, cache, monkeypatch):
+    asset = register(monkeypatch, make_asset())
+    serve(server, asset)
+    target = cache / asset.path
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"half a file")
+    monkeypatch.setenv("TUTORIAL_MIRROR", server.url)
+    assert fetch(asset.name, quiet=True).read_bytes() == PAYLOAD
+    assert target.with_name(target.name + ".bad").read_bytes() == b"half a file"  # kept, not deleted
+
+
+def test_registry_is_complete_and_consistent():
+    for asset in data.ASSETS.values():
+        assert len(asset.sha256) == 64 and asset.size > 0 and asset.urls and asset.license
+        assert not Path(asset.path).is_absolute() and ".." not in asset.path
+    assert set(data.GROUPS) >= {"mnist", "fashion-mnist", "styles", "content"}
+    assert len({a.path for a in data.ASSETS.values()}) == len(data.ASSETS)
+
+
+def _shared_mirror():
+    value = os.environ.get("TUTORIAL_MIRROR", "")
+    return Path(value) if value and Path(value).is_dir() else None
+
+
+SHARED = _shared_mirror()  # read at import: the fixtures above clear the variable for each test
+
+
+@pytest.mark.skipif(SHARED is None, reason="needs TUTORIAL_MIRROR set to a local folder (CI sets it)")
+def test_every_registered_asset_matches_the_mirror(cache, monkeypatch):
+    """The registry's sha256 and sizes are the real files' (checked against the workshop mirror)."""
+    mirror = SHARED
+    for asset in data.ASSETS.values():
+        path = mirror / asset.path
+        assert path.stat().st_size == asset.size, asset.path
+        assert data.sha256_of(path) == asset.sha256, asset.path
+
+
+@pytest.mark.skipif(SHARED is None, reason="needs TUTORIAL_MIRROR set to a local folder (CI sets it)")
+def test_mnist_through_torchvision_from_the_mirror(cache, monkeypatch):
+    monkeypatch.setenv("TUTORIAL_MIRROR", str(SHARED))
+    test_set = data.mnist_dataset(train=False)
+    assert len(test_set) == 10_000 and test_set.targets[:5].tolist() == [7, 2, 1, 0, 4]
+    assert (cache / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz").exists()
+
+
+def test_cli_download_and_mirror(server, tmp_path, cache, monkeypatch):
+    """`python -m tutorial mirror DIR` builds a mirror that a second machine can fetch from."""
+    served = server.root / "styles" / "starry_night.jpg"
+    asset = data.ASSETS["starry_night"]
+    mirror_src = SHARED
+    if mirror_src is None:
+        pytest.skip("needs TUTORIAL_MIRROR set to a local folder")
+    served.parent.mkdir(parents=True)
+    served.write_bytes((mirror_src / asset.path).read_bytes())
+    env = {**os.environ, "TUTORIAL_MIRROR": server.url, "TUTORIAL_DATA": str(cache)}
+    room = tmp_path / "room-mirror"
+    done = subprocess.run([sys.executable, "-m", "tutorial", "mirror", str(room), "starry_night"], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert data.sha256_of(room / asset.path) == asset.sha256
+    env2 = {**env, "TUTORIAL_MIRROR": str(room), "TUTORIAL_DATA": str(tmp_path / "learner")}
+    done = subprocess.run([sys.executable, "-m", "tutorial", "download", "starry_night"], env=env2,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "verified" in done.stdout
+    env3 = {**env, "TUTORIAL_MIRROR": str(tmp_path / "empty"), "TUTORIAL_DATA": str(tmp_path / "other")}
+    done = subprocess.run([sys.executable, "-m", "tutorial", "download", "the_scream"], env=env3,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Could not get styles/the_scream.jpg" in done.stderr

@@ -1,0 +1,128 @@
+"""load_image on every kind of file a learner may bring, and the display helpers headless."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tutorial.images import ImageLoadError, load_image, show_grid, show_images
+
+H, W = 24, 40
+
+
+def gradient_rgb():
+    """A 24 x 40 image: red rises left to right, green top to bottom, blue constant."""
+    array = np.zeros((H, W, 3), dtype=np.uint8)
+    array[..., 0] = np.linspace(0, 255, W, dtype=np.uint8)[None, :]
+    array[..., 1] = np.linspace(0, 255, H, dtype=np.uint8)[:, None]
+    array[..., 2] = 128
+    return Image.fromarray(array)
+
+
+def check_rgb(tensor, shape=(3, H, W)):
+    assert tensor.dtype == torch.float32 and tuple(tensor.shape) == shape
+    assert 0.0 <= tensor.min() and tensor.max() <= 1.0
+
+
+@pytest.mark.parametrize("suffix,kwargs", [("jpg", {"quality": 95}), ("png", {}), ("webp", {"lossless": True})])
+def test_common_formats(tmp_path, suffix, kwargs):
+    path = tmp_path / f"photo.{suffix}"
+    gradient_rgb().save(path, **kwargs)
+    tensor = load_image(path)
+    check_rgb(tensor)
+    assert tensor[0, 0, -1] > 0.9 and tensor[0, 0, 0] < 0.1  # red rises left to right, whatever the format
+
+
+def test_grayscale_and_palette(tmp_path):
+    gradient_rgb().convert("L").save(tmp_path / "gray.png")
+    gray = load_image(tmp_path / "gray.png")
+    check_rgb(gray)
+    assert torch.equal(gray[0], gray[1]) and torch.equal(gray[1], gray[2])
+    gradient_rgb().convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(tmp_path / "palette.png")
+    check_rgb(load_image(tmp_path / "palette.png"))
+
+
+def test_transparency_is_shown_over_white(tmp_path):
+    rgba = Image.new("RGBA", (W, H), (255, 0, 0, 255))
+    rgba.paste((0, 0, 0, 0), (0, 0, W // 2, H))  # left half fully transparent
+    rgba.save(tmp_path / "rgba.png")
+    tensor = load_image(tmp_path / "rgba.png")
+    check_rgb(tensor)
+    assert torch.allclose(tensor[:, 0, 0], torch.ones(3))  # transparent -> white
+    assert torch.allclose(tensor[:, 0, -1], torch.tensor([1.0, 0.0, 0.0]))  # opaque red stays red
+    palette = Image.new("P", (W, H), 0)
+    palette.putpalette([0, 0, 0, 0, 255, 0] + [0] * 762)
+    palette.paste(1, (W // 2, 0, W, H))
+    palette.save(tmp_path / "palette_transparent.png", transparency=0)
+    tensor = load_image(tmp_path / "palette_transparent.png")
+    assert torch.allclose(tensor[:, 0, 0], torch.ones(3)) and tensor[1, 0, -1] == 1.0
+
+
+def test_cmyk_jpeg(tmp_path):
+    gradient_rgb().convert("CMYK").save(tmp_path / "print.jpg")
+    tensor = load_image(tmp_path / "print.jpg")
+    check_rgb(tensor)
+    assert tensor[0, 0, -1] > 0.8  # still red on the right
+
+
+def test_sixteen_bit_keeps_its_range(tmp_path):
+    ramp = np.linspace(0, 65535, W, dtype=np.uint16)[None, :].repeat(H, axis=0)
+    Image.fromarray(ramp).save(tmp_path / "deep.png")  # mode I;16
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I")
+    tensor = load_image(tmp_path / "deep.png")
+    check_rgb(tensor)
+    assert tensor[0, 0, 0] == 0.0 and tensor[0, 0, -1] == pytest.approx(1.0)
+    assert len(torch.unique(tensor[0, 0])) == W  # not clipped to a few grey levels
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    image = gradient_rgb()
+    exif = image.getexif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    image.save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    tensor = load_image(tmp_path / "phone.jpg")
+    check_rgb(tensor, shape=(3, W, H))  # portrait, as a viewer shows it
+
+
+def test_size_argument(tmp_path):
+    gradient_rgb().save(tmp_path / "photo.png")
+    check_rgb(load_image(tmp_path / "photo.png", size=12), shape=(3, 12, 20))  # shorter side
+    check_rgb(load_image(tmp_path / "photo.png", size=(16, 16)), shape=(3, 16, 16))
+
+
+@pytest.mark.parametrize("content,expected", [
+    (b"", "empty"),
+    (b"this is a text file, not a picture\n", "not an image"),
+    (None, "damaged or truncated"),
+])
+def test_bad_files_get_clear_errors(tmp_path, content, expected):
+    path = tmp_path / "bad.jpg"
+    if content is None:  # a real JPEG cut in half
+        gradient_rgb().resize((400, 300)).save(tmp_path / "whole.jpg", quality=95)
+        whole = (tmp_path / "whole.jpg").read_bytes()
+        content = whole[: len(whole) // 2]
+    path.write_bytes(content)
+    with pytest.raises(ImageLoadError) as info:
+        load_image(path)
+    assert str(path) in str(info.value) and expected in str(info.value)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(ImageLoadError, match="no such file"):
+        load_image(tmp_path / "nowhere.png")
+    with pytest.raises(ImageLoadError, match="is a folder"):
+        load_image(tmp_path)
+
+
+def test_absurdly_large_image_is_refused_before_decoding(tmp_path):
+    Image.new("1", (12_000, 9_000)).save(tmp_path / "huge.png")  # 108 MP, a few kB on disk
+    with pytest.raises(ImageLoadError) as info:
+        load_image(tmp_path / "huge.png")
+    assert "huge.png" in str(info.value) and "pixels" in str(info.value)
+
+
+def test_display_helpers_work_headless(tmp_path):
+    figure = show_grid(torch.rand(10, 1, 8, 8), nrow=5, title="noise", save=tmp_path / "grid.png")
+    assert (tmp_path / "grid.png").stat().st_size > 0 and figure.axes[0].get_title() == "noise"
+    show_grid(torch.rand(4, 3, 8, 8) * 2 - 1, value_range=(-1, 1))
+    figure = show_images([torch.rand(3, 8, 8), torch.rand(1, 8, 8)], titles=["a", "b"])
+    assert [ax.get_title() for ax in figure.axes] == ["a", "b"]

@@ -1,0 +1,137 @@
+"""The repository itself: install lists, committed notebooks, exported lesson code, README and CI."""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tutorial import export
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(.*)$")
+
+
+def parse(requirements):
+    return {REQUIREMENT.match(r).group(1).lower(): REQUIREMENT.match(r).group(2).replace(" ", "")
+            for r in requirements}
+
+
+def pyproject_dependencies():
+    import tomllib
+
+    return parse(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+
+
+def environment_pip_dependencies():
+    lines, inside = [], False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        if line.strip() == "- pip:":
+            inside = True
+        elif inside and line.strip().startswith("- ") and not line.strip().startswith("- -e"):
+            lines.append(line.strip()[2:])
+    return parse(lines)
+
+
+def test_pyproject_and_environment_yml_agree():
+    assert pyproject_dependencies() == environment_pip_dependencies()
+    assert set(pyproject_dependencies()) == {"torch", "torchvision", "jupyterlab", "ipywidgets", "matplotlib",
+                                            "pillow", "nbval", "tqdm"}
+
+
+def test_dependencies_are_bounded_ranges_not_pins():
+    for name, spec in pyproject_dependencies().items():
+        assert "==" not in spec, f"{name} is pinned exactly: use a range"
+        assert ">=" in spec and "<" in spec.replace("<=", ""), f"{name} needs a lower and an upper bound"
+
+
+def test_installed_torchvision_ops_work_with_installed_torch():
+    import torch
+    import torchvision
+
+    keep = torchvision.ops.nms(torch.tensor([[0.0, 0, 1, 1], [0, 0, 1, 1]]), torch.tensor([0.9, 0.8]), 0.5)
+    assert keep.tolist() == [0]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.name for n in NOTEBOOKS])
+def test_committed_notebooks_carry_no_outputs(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    nbformat.validate(nb)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not dirty, f"{notebook.name}: cells {dirty} have outputs; clear them before committing"
+
+
+def test_exported_modules_match_their_notebooks():
+    stale = export.export(check=True)
+    assert not stale, f"run `python -m tutorial export`: {stale} differ from their notebooks"
+
+
+def test_exporter_writes_checks_and_removes(tmp_path):
+    notebooks, package = tmp_path / "notebooks", tmp_path / "pkg"
+    notebooks.mkdir(), package.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# teach"),
+                nbformat.v4.new_code_cell("#| export lesson\ndef area(r):\n    return 3.14159 * r * r"),
+                nbformat.v4.new_code_cell("area(2)  # not exported")]
+    nbformat.write(nb, notebooks / "07_x.ipynb")
+    assert export.export(package=package, notebooks_dir=notebooks) == ["lesson.py"]
+    text = (package / "lesson.py").read_text()
+    assert text.startswith("# GENERATED from notebooks/07_x.ipynb") and "def area" in text and "area(2)" not in text
+    assert export.export(check=True, package=package, notebooks_dir=notebooks) == []
+    (package / "lesson.py").write_text(text + "\n# edited by hand\n")
+    assert export.export(check=True, package=package, notebooks_dir=notebooks) == ["lesson.py"]
+    nbformat.write(nbformat.v4.new_notebook(), notebooks / "07_x.ipynb")
+    export.export(package=package, notebooks_dir=notebooks)
+    assert not (package / "lesson.py").exists()
+    nb2 = nbformat.v4.new_notebook()
+    nb2.cells = [nbformat.v4.new_code_cell("#| export lesson\nX = 1")]
+    nbformat.write(nb2, notebooks / "08_a.ipynb")
+    nbformat.write(nb2, notebooks / "09_b.ipynb")
+    with pytest.raises(ValueError, match="one source only"):
+        export.generated_modules(notebooks)
+
+
+def test_readme_lists_every_notebook_with_a_colab_badge():
+    readme = (ROOT / "README.md").read_text()
+    for notebook in NOTEBOOKS:
+        assert f"notebooks/{notebook.name}" in readme, f"README does not list {notebook.name}"
+        assert re.search(r"colab\.research\.google\.com/github/[^)]*/notebooks/" + re.escape(notebook.name), readme)
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"<!-- test-command -->\s*```(?:bash|sh)?\n(.+?)\n```", readme)
+    assert match, "README must mark its test command with <!-- test-command -->"
+    assert match.group(1).strip() in (ROOT / ".ci" / "run").read_text()
+
+
+def test_no_data_or_weights_are_tracked():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout")
+    assert [f for f in tracked if f.startswith("data/")] == ["data/README.md"]
+    assert not [f for f in tracked if f.endswith((".pt", ".pth", ".gz", ".npy", ".ckpt"))]
+
+
+def test_cli_doctor_and_bench_errors():
+    done = subprocess.run([sys.executable, "-m", "tutorial", "doctor"], capture_output=True, text=True)
+    assert done.returncode == 0 and "torchvision ops: ok" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "tutorial", "bench", "no_such_lesson", "--profile", "smoke"],
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and "no benchmark named 'no_such_lesson'" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "tutorial", "download", "--list"], capture_output=True, text=True)
+    assert done.returncode == 0 and "mnist:" in done.stdout
+
+
+def test_every_lesson_module_is_importable():
+    import importlib
+
+    for name in export.generated_modules():
+        importlib.import_module(f"tutorial.{name[:-3]}")
+    from tutorial.bench import lessons
+
+    for lesson in lessons():
+        assert callable(importlib.import_module(f"tutorial.bench.{lesson}").run)

@@ -1,0 +1,160 @@
+"""Training plumbing: the NaN guard, the loss history, checkpoints (save, resume, refusal)."""
+import math
+
+import pytest
+import torch
+
+from tutorial.training import (Checkpoint, CheckpointMismatchError, LossHistory, NonFiniteLossError, check_finite,
+                               train_or_load)
+
+SETTINGS = {"lr": 0.1, "epochs": 4}
+
+
+@pytest.fixture(autouse=True)
+def checkpoints(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUTORIAL_CHECKPOINTS", str(tmp_path / "ckpt"))
+    monkeypatch.setenv("TUTORIAL_PROFILE", "smoke")
+    return tmp_path / "ckpt"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), torch.tensor(float("-inf"))])
+def test_nan_guard_stops_with_a_clear_message(bad):
+    with pytest.raises(NonFiniteLossError) as info:
+        check_finite(bad, step=17)
+    assert "step 17" in str(info.value) and "learning rate" in str(info.value)
+
+
+def test_nan_guard_passes_finite_values():
+    assert check_finite(torch.tensor(2.5)) == 2.5 and check_finite(3) == 3.0
+
+
+def test_nan_guard_catches_a_diverging_run():
+    model = torch.nn.Linear(1, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e4)
+    x, y = torch.randn(64, 1), torch.randn(64, 1)
+    with pytest.raises(NonFiniteLossError):
+        for step in range(200):
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            check_finite(loss, step)
+
+
+def test_loss_history_records_and_plots():
+    history = LossHistory(title="t")
+    for step in range(5):
+        history.log(step, loss=1.0 / (step + 1), acc=step / 5)
+    assert history.names() == ["loss", "acc"] and history.last("loss") == pytest.approx(0.2)
+    assert history.series("acc")[0] == [0, 1, 2, 3, 4]
+    figure = history.figure()
+    assert len(figure.axes[0].lines) == 2
+    restored = LossHistory()
+    restored.load_state_dict(history.state_dict())
+    assert restored.records == history.records
+    history.show()  # headless: prints, never raises
+
+
+def make_run():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=SETTINGS["lr"])
+    return model, optimizer
+
+
+def test_train_or_load_saves_then_loads(checkpoints):
+    model, optimizer = make_run()
+    epochs_run = []
+
+    def train_epoch(epoch):
+        epochs_run.append(epoch)
+        with torch.no_grad():
+            model.weight.fill_(7.0 + epoch)
+
+    history = train_or_load("demo", SETTINGS, {"model": model, "optimizer": optimizer}, epochs=3,
+                            train_epoch=train_epoch)
+    assert epochs_run == [0, 1, 2] and len(list(checkpoints.glob("demo-smoke-*.pt"))) == 1
+    saved_weight = torch.full_like(model.weight, 9.0)
+    again, _ = make_run()
+    train_or_load("demo", SETTINGS, {"model": again}, epochs=3, train_epoch=lambda e: pytest.fail("retrained"))
+    assert torch.equal(again.weight, saved_weight)
+    assert isinstance(history, LossHistory)
+
+
+def test_interrupted_run_resumes_without_losing_finished_epochs(checkpoints):
+    model, optimizer = make_run()
+    history = LossHistory()
+
+    def crashing_epoch(epoch):
+        history.log(epoch, loss=float(epoch))
+        with torch.no_grad():
+            model.bias.add_(1.0)
+        if epoch == 2:
+            raise KeyboardInterrupt  # the learner pressed stop during the third epoch
+
+    with pytest.raises(KeyboardInterrupt):
+        train_or_load("resume", SETTINGS, {"model": model, "optimizer": optimizer}, epochs=4,
+                      train_epoch=crashing_epoch, history=history)
+    fresh, fresh_optimizer = make_run()
+    resumed_history, epochs_run = LossHistory(), []
+    train_or_load("resume", SETTINGS, {"model": fresh, "optimizer": fresh_optimizer}, epochs=4,
+                  train_epoch=epochs_run.append, history=resumed_history)
+    assert epochs_run == [2, 3]  # epochs 0 and 1 were finished and are not repeated
+    assert [r["step"] for r in resumed_history.records] == [0, 1]
+    start_bias = make_run()[0].bias
+    assert torch.allclose(fresh.bias, start_bias + 2.0)  # the state after two finished epochs
+
+
+def test_force_retrains(checkpoints):
+    model, _ = make_run()
+    train_or_load("forced", SETTINGS, {"model": model}, epochs=1, train_epoch=lambda e: None)
+    runs = []
+    train_or_load("forced", SETTINGS, {"model": model}, epochs=1, train_epoch=runs.append, force=True)
+    assert runs == [0]
+
+
+def test_checkpoint_is_keyed_by_name_profile_and_settings(checkpoints):
+    a = Checkpoint("m", SETTINGS)
+    assert Checkpoint("m", {**SETTINGS, "lr": 0.2}).path != a.path
+    assert Checkpoint("m", SETTINGS, profile="laptop").path != a.path
+    assert Checkpoint("other", SETTINGS).path != a.path
+    assert Checkpoint("m", dict(reversed(list(SETTINGS.items())))).path == a.path
+
+
+def test_mismatched_file_is_refused(checkpoints):
+    Checkpoint("one", SETTINGS).save({"epoch": 1})
+    impostor = Checkpoint("two", SETTINGS)
+    Checkpoint("one", SETTINGS).path.rename(impostor.path)  # the wrong run's file under this run's name
+    with pytest.raises(CheckpointMismatchError, match="another run"):
+        impostor.load()
+
+
+def test_checkpoint_for_another_architecture_is_refused(checkpoints):
+    model, _ = make_run()
+    train_or_load("arch", SETTINGS, {"model": model}, epochs=1, train_epoch=lambda e: None)
+    with pytest.raises(CheckpointMismatchError, match="model code changed"):
+        train_or_load("arch", SETTINGS, {"model": torch.nn.Linear(3, 1)}, epochs=1, train_epoch=lambda e: None)
+
+
+def test_corrupt_checkpoint_is_moved_aside(checkpoints):
+    checkpoint = Checkpoint("broken", SETTINGS)
+    checkpoint.path.parent.mkdir(parents=True)
+    checkpoint.path.write_bytes(b"not a checkpoint")
+    assert checkpoint.load() is None
+    assert checkpoint.path.with_name(checkpoint.path.name + ".corrupt").exists()
+
+
+def test_save_is_atomic_and_loads_with_weights_only(checkpoints, monkeypatch):
+    checkpoint = Checkpoint("atomic", SETTINGS)
+    checkpoint.save({"epoch": 1, "w": torch.ones(2)})
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(OSError):
+        checkpoint.save({"epoch": 2, "w": torch.zeros(2)})
+    state = torch.load(checkpoint.path, weights_only=True)  # the old file is intact, and safe to read
+    assert state["epoch"] == 1 and torch.equal(state["w"], torch.ones(2))
+    assert [p.name for p in checkpoints.iterdir()] == [checkpoint.path.name]  # no temporary file left
+    assert not math.isnan(state["w"].sum())
