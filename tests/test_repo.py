@@ -135,3 +135,32 @@ def test_every_lesson_module_is_importable():
 
     for lesson in lessons():
         assert callable(importlib.import_module(f"tutorial.bench.{lesson}").run)
+
+
+def test_bench_prints_one_json_object(monkeypatch, capsys, tmp_path):
+    """`bench` runs a lesson's run(profile, device) with fresh checkpoints and wraps its metrics."""
+    import types
+
+    from tutorial import bench, cli
+
+    seen = {}
+
+    def run(profile, device):
+        import os
+
+        seen["checkpoints"] = os.environ["TUTORIAL_CHECKPOINTS"]
+        return {"accuracy": 0.5, "profile_seen": profile}
+
+    monkeypatch.setitem(sys.modules, "tutorial.bench.fake", types.SimpleNamespace(run=run))
+    monkeypatch.setattr(bench, "lessons", lambda: ["fake"])
+    monkeypatch.setenv("TUTORIAL_CHECKPOINTS", "/keep/me")
+    assert cli.main(["bench", "fake", "--profile", "smoke", "--device", "cpu", "--json", str(tmp_path / "r.json")]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads((tmp_path / "r.json").read_text())
+    assert {"lesson", "profile", "device", "torch", "wall_seconds", "metrics"} <= set(printed)
+    assert printed["metrics"] == {"accuracy": 0.5, "profile_seen": "smoke"} and printed["device"] == "cpu"
+    assert seen["checkpoints"] != "/keep/me"  # trained from scratch in a scratch folder
+    assert not Path(seen["checkpoints"]).exists()  # and the scratch folder is gone
+    import os
+
+    assert os.environ["TUTORIAL_CHECKPOINTS"] == "/keep/me"
