@@ -9,7 +9,7 @@ CNN_SETTINGS = {
     },
     "laptop": {  # a few minutes on 2 CPU cores
         "fashion": False, "train_limit": None, "test_limit": None, "batch_size": 128,
-        "width": 12, "hidden": 128, "epochs": 3, "lenet_epochs": 2, "lr": 4e-3, "weight_decay": 5e-4,
+        "width": 8, "hidden": 128, "epochs": 3, "lenet_epochs": 2, "lr": 4e-3, "weight_decay": 5e-4,
         "augment_shift": 0.0, "live_every": 50, "act_max_steps": 150, "judge_reference": 10000,
     },
     "full": {  # one GPU
@@ -151,7 +151,10 @@ from tutorial.training import LossHistory, check_finite, progress, train_or_load
 
 
 def random_shift(images, max_shift):
-    """Translate each image by its own random offset of up to ``max_shift`` pixels (bilinear, zero fill)."""
+    """Translate each image by its own random offset of up to ``max_shift`` pixels (bilinear, zero fill).
+
+    Introduced in notebooks/01_cnn.ipynb.
+    """
     n = images.shape[0]
     theta = torch.zeros(n, 2, 3, device=images.device)
     theta[:, 0, 0] = theta[:, 1, 1] = 1.0
@@ -161,7 +164,10 @@ def random_shift(images, max_shift):
 
 
 def classifier_checkpoint_settings(model, cfg, epochs):
-    """What identifies a trained classifier: its architecture and the settings that shape its training."""
+    """What identifies a trained classifier: its architecture and the settings that shape its training.
+
+    Introduced in notebooks/01_cnn.ipynb.
+    """
     keys = ("fashion", "train_limit", "batch_size", "lr", "weight_decay", "augment_shift")
     values = {**{k: cfg[k] for k in keys}, "epochs": epochs, "architecture": repr(model)}
     return Settings(values, getattr(cfg, "profile", None))
@@ -218,7 +224,10 @@ def train_classifier(model, cfg, device, epochs=None, images=None, labels=None, 
 
 @torch.no_grad()
 def predict_proba(model, images, device, batch_size=1000):
-    """Class probabilities ``[N, classes]`` (softmax), computed in eval mode in batches; on the CPU."""
+    """Class probabilities ``[N, classes]`` (softmax), computed in eval mode in batches; on the CPU.
+
+    Introduced in notebooks/01_cnn.ipynb.
+    """
     was_training = model.training
     model.eval()
     out = [F.softmax(model(images[i:i + batch_size].to(device)), dim=1).cpu()
