@@ -1,0 +1,209 @@
+# GENERATED from notebooks/05_adain.ipynb by `python -m tutorial export`. Edit the notebook, not this file.
+# Each block below is one code cell of that notebook, in order.
+
+"""AdaIN (Huang and Belongie, 2017): adaptive instance normalisation, a VGG-19 encoder up to relu4_1, a
+mirrored decoder laid out like the published one, the training losses and fast stylisation.
+Introduced in notebooks/05_adain.ipynb."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tutorial.style_transfer import IMAGENET_MEAN, IMAGENET_STD, VGG_LAYERS, VGGFeatures, load_vgg19
+
+ADAIN_SETTINGS = {
+    # crop: training crops (px); steps_per_epoch x epochs decoder updates of batch_size photo/painting pairs.
+    # image_size: test images; timing_sizes: sizes for the speed measurement; gatys_steps: notebook 04's
+    # L-BFGS steps in the comparison.
+    "smoke": {"crop": 32, "batch_size": 2, "epochs": 2, "steps_per_epoch": 3, "lr": 1e-3, "style_weight": 10.0,
+              "image_size": 64, "timing_sizes": (64,), "timing_repeats": 2, "gatys_steps": 5,
+              "alpha_values": (0.0, 0.5, 1.0)},
+    "laptop": {"crop": 64, "batch_size": 8, "epochs": 6, "steps_per_epoch": 50, "lr": 1e-3,
+               "style_weight": 10.0, "image_size": 256, "timing_sizes": (256,), "timing_repeats": 3,
+               "gatys_steps": 50, "alpha_values": (0.0, 0.25, 0.5, 0.75, 1.0)},
+    "full": {"crop": 256, "batch_size": 8, "epochs": 16, "steps_per_epoch": 1000, "lr": 1e-4,
+             "style_weight": 10.0, "image_size": 512, "timing_sizes": (256, 512), "timing_repeats": 20,
+             "gatys_steps": 500, "alpha_values": (0.0, 0.25, 0.5, 0.75, 1.0)},
+}
+ENCODER_LAYER = "relu4_1"
+ADAIN_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+
+
+def calc_mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample, per-channel mean and standard deviation of ``[N, C, H, W]`` feature maps over H and W,
+    each ``[N, C, 1, 1]``. As in the published AdaIN code: std = sqrt(unbiased variance + eps).
+    Introduced in notebooks/05_adain.ipynb."""
+    n, c = features.shape[:2]
+    flat = features.reshape(n, c, -1)
+    mean = flat.mean(dim=2).view(n, c, 1, 1)
+    std = (flat.var(dim=2) + eps).sqrt().view(n, c, 1, 1)
+    return mean, std
+
+
+def adain(content_features: torch.Tensor, style_features: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Adaptive instance normalisation: sigma(y) * (x - mu(x)) / sigma(x) + mu(y), per sample and channel.
+    Introduced in notebooks/05_adain.ipynb."""
+    content_mean, content_std = calc_mean_std(content_features, eps)
+    style_mean, style_std = calc_mean_std(style_features, eps)
+    return (content_features - content_mean) / content_std * style_std + style_mean
+
+
+def build_decoder() -> nn.Sequential:
+    """The AdaIN decoder: relu4_1 features (512 channels) -> RGB image 8x larger. The module order (and so the
+    state_dict keys 1.weight, 5.weight, ..., 28.weight) matches the published decoder of
+    naoto0804/pytorch-AdaIN. Introduced in notebooks/05_adain.ipynb."""
+
+    def conv(in_channels, out_channels, relu=True):
+        layers = [nn.ReflectionPad2d(1), nn.Conv2d(in_channels, out_channels, 3)]
+        return layers + [nn.ReLU()] if relu else layers
+
+    up = nn.Upsample(scale_factor=2, mode="nearest")
+    return nn.Sequential(
+        *conv(512, 256), up,
+        *conv(256, 256), *conv(256, 256), *conv(256, 256), *conv(256, 128), up,
+        *conv(128, 128), *conv(128, 64), up,
+        *conv(64, 64), *conv(64, 3, relu=False),
+    )
+
+
+def build_encoder(pretrained: bool = True) -> VGGFeatures:
+    """Notebook 04's frozen VGG-19 up to relu4_1, with reflection padding and max pooling (as the published
+    AdaIN encoder). Introduced in notebooks/05_adain.ipynb."""
+    return load_vgg19(pretrained=pretrained, last_layer=ENCODER_LAYER, pool="max", padding_mode="reflect")
+
+
+def style_statistics_loss(features: dict, style_features: dict) -> torch.Tensor:
+    """sum over layers of MSE(mean) + MSE(std) between the output's and the style's features (dicts keyed by
+    layer name; style batch 1 broadcasts). Introduced in notebooks/05_adain.ipynb."""
+    total = 0.0
+    for name, target in style_features.items():
+        mean, std = calc_mean_std(features[name])
+        target_mean, target_std = calc_mean_std(target)
+        total = total + F.mse_loss(mean, target_mean.expand_as(mean)) + F.mse_loss(std, target_std.expand_as(std))
+    return total
+
+
+def adain_losses(encoder: VGGFeatures, decoder: nn.Module, content: torch.Tensor, style: torch.Tensor,
+                 alpha: float = 1.0) -> dict[str, torch.Tensor]:
+    """One forward pass of AdaIN training: encode, AdaIN (mixed with the content features by ``alpha``),
+    decode, re-encode. Returns ``{"content", "style", "output"}``. Introduced in notebooks/05_adain.ipynb."""
+    with torch.no_grad():  # the encoder is fixed and the targets are constants
+        content_features = encoder(content, (ENCODER_LAYER,))[ENCODER_LAYER]
+        style_features = encoder(style, ADAIN_STYLE_LAYERS)
+        target = adain(content_features, style_features[ENCODER_LAYER])
+        target = alpha * target + (1 - alpha) * content_features
+    output = decoder(target)
+    output_features = encoder(output, ADAIN_STYLE_LAYERS)
+    return {"content": F.mse_loss(output_features[ENCODER_LAYER], target),
+            "style": style_statistics_loss(output_features, style_features), "output": output}
+
+
+def random_crops(images: list, count: int, size: int) -> torch.Tensor:
+    """``count`` random square crops ``[count, 3, size, size]`` from a list of ``[3, H, W]`` images: a random
+    image, a random crop side between ``size`` and the image's shorter side, resized to ``size``, flipped
+    half the time. Uses torch's global random generator. Introduced in notebooks/05_adain.ipynb."""
+    crops = []
+    for _ in range(count):
+        image = images[int(torch.randint(len(images), ()))]
+        h, w = image.shape[-2:]
+        side = int(torch.randint(min(size, h, w), min(h, w) + 1, ()))
+        top, left = int(torch.randint(h - side + 1, ())), int(torch.randint(w - side + 1, ()))
+        crop = image[:, top:top + side, left:left + side][None]
+        crop = F.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        if torch.rand(()) < 0.5:
+            crop = crop.flip(-1)
+        crops.append(crop)
+    return torch.cat(crops).clamp(0, 1)
+
+
+def train_decoder(encoder: VGGFeatures, decoder: nn.Module, photos: list, paintings: list, settings,
+                  history=None, on_epoch=None, force: bool = False, quiet: bool = False):
+    """Train ``decoder`` (Adam, ``settings.lr``) on random crops of ``photos`` and ``paintings`` for
+    ``settings.epochs`` x ``settings.steps_per_epoch`` steps of ``settings.batch_size`` pairs, resumable with
+    :func:`tutorial.train_or_load`. ``on_epoch(epoch)`` runs after each epoch. Returns the LossHistory.
+    Introduced in notebooks/05_adain.ipynb."""
+    from tutorial import LossHistory, check_finite, progress, train_or_load
+
+    history = history if history is not None else LossHistory()
+    device = next(decoder.parameters()).device
+    optimizer = torch.optim.Adam(decoder.parameters(), lr=settings.lr)
+
+    def train_epoch(epoch):
+        decoder.train()
+        for step in progress(range(settings.steps_per_epoch), desc=f"epoch {epoch + 1}/{settings.epochs}",
+                             leave=False, disable=quiet):
+            content = random_crops(photos, settings.batch_size, settings.crop).to(device)
+            style = random_crops(paintings, settings.batch_size, settings.crop).to(device)
+            losses = adain_losses(encoder, decoder, content, style)
+            total = losses["content"] + settings.style_weight * losses["style"]
+            check_finite(total, epoch * settings.steps_per_epoch + step)
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            optimizer.step()
+            history.log(epoch * settings.steps_per_epoch + step, content=losses["content"].item(),
+                        style=losses["style"].item())
+        decoder.eval()
+        if on_epoch is not None:
+            on_epoch(epoch)
+
+    name = f"adain-decoder-{'imagenet' if encoder.pretrained else 'random'}-vgg"
+    return train_or_load(name, settings, {"decoder": decoder, "optimizer": optimizer}, settings.epochs,
+                         train_epoch, history, force=force, quiet=quiet)
+
+
+@torch.no_grad()
+def stylise(encoder: VGGFeatures, decoder: nn.Module, content: torch.Tensor, styles, alpha: float = 1.0,
+            style_weights=None, style_features=None) -> torch.Tensor:
+    """Feed-forward style transfer: ``content`` ``[3, H, W]`` or ``[N, 3, H, W]`` in [0, 1], one painting or
+    a list (blended by ``style_weights``, default equal, on their AdaIN targets), ``alpha`` from 0 (content)
+    to 1 (full style). ``style_features``: the paintings' relu4_1 features, if already computed.
+    Returns images in [0, 1], the shape of ``content``. Introduced in notebooks/05_adain.ipynb."""
+    single = content.dim() == 3
+    content = content[None] if single else content
+    height, width = content.shape[-2:]
+    # three poolings: pad (by reflection) to a multiple of 8 so that the output has the input's size
+    content = F.pad(content, (0, -width % 8, 0, -height % 8), mode="reflect")
+    styles = list(styles) if isinstance(styles, (list, tuple)) else [styles]
+    weights = list(style_weights) if style_weights is not None else [1.0 / len(styles)] * len(styles)
+    content_features = encoder(content, (ENCODER_LAYER,))[ENCODER_LAYER]
+    if style_features is None:
+        style_features = [encoder(s[None] if s.dim() == 3 else s, (ENCODER_LAYER,))[ENCODER_LAYER] for s in styles]
+    target = sum(w * adain(content_features, f) for w, f in zip(weights, style_features))
+    target = alpha * target + (1 - alpha) * content_features
+    output = decoder(target).clamp(0, 1)[..., :height, :width]
+    return output[0] if single else output
+
+
+def vgg_normalised_to_vgg_features(state: dict) -> dict:
+    """Convert the published AdaIN encoder's state dict (``vgg_normalised.pth``: a 1x1 RGB->BGR-255 conv, then
+    VGG-19 convs at indices 2, 5, 9, ...) into :class:`tutorial.style_transfer.VGGFeatures` weights ("0.weight",
+    ...), folding the 1x1 conv and the ImageNet normalisation into conv1_1. Use with ``pool="max"`` and
+    ``padding_mode="reflect"``. Introduced in notebooks/05_adain.ipynb."""
+    conv_indices = sorted({int(key.split(".")[0]) for key in state if key.endswith(".weight")})
+    first, rest = conv_indices[0], conv_indices[1:]
+    ours = [i for i, name in enumerate(VGG_LAYERS) if name.startswith("conv")]
+    converted = {}
+    for theirs, mine in zip(rest, ours):
+        converted[f"{mine}.weight"] = state[f"{theirs}.weight"].float()
+        converted[f"{mine}.bias"] = state[f"{theirs}.bias"].float()
+    mix = state[f"{first}.weight"].float()[:, :, 0, 0]  # [3 out, 3 in]: acts on RGB in [0, 1]
+    shift = state[f"{first}.bias"].float()
+    mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+    # our input to conv1_1 is z = (x - mean) / std, i.e. x = std * z + mean, so mix @ x + shift =
+    # (mix * std) @ z + (mix @ mean + shift): fold both into conv1_1's weights and bias.
+    weight, bias = converted["0.weight"], converted["0.bias"]
+    converted["0.weight"] = torch.einsum("ojhw,ji->oihw", weight, mix * std)
+    converted["0.bias"] = bias + torch.einsum("ojhw,j->o", weight, mix @ mean + shift)
+    return converted
+
+
+def load_published_adain(vgg_path, decoder_path) -> tuple[VGGFeatures, nn.Sequential]:
+    """Encoder and decoder from the published AdaIN files (``vgg_normalised.pth``, ``decoder.pth``), which
+    the learner provides. Introduced in notebooks/05_adain.ipynb."""
+    vgg_state = torch.load(vgg_path, map_location="cpu", weights_only=True)
+    encoder = VGGFeatures(ENCODER_LAYER, pool="max", padding_mode="reflect",
+                          weights=vgg_normalised_to_vgg_features(vgg_state))
+    decoder = build_decoder()
+    decoder.load_state_dict(torch.load(decoder_path, map_location="cpu", weights_only=True))
+    return encoder, decoder.eval()
