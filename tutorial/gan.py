@@ -1,0 +1,221 @@
+# GENERATED from notebooks/02_gan.ipynb by `python -m tutorial export`. Edit the notebook, not this file.
+# Each block below is one code cell of that notebook, in order.
+
+GAN_SETTINGS = {
+    "smoke": {  # seconds: CI runs the whole notebook in this profile; results are not meaningful
+        "fashion": False, "train_limit": 512, "batch_size": 64, "epochs": 1, "nz": 64, "g_width": 16,
+        "d_width": 16, "lr": 2e-4, "beta1": 0.5, "live_every": 4, "n_judge": 500,
+        "toy_steps": 40, "toy_batch": 64, "toy_pack": 4, "toy_g_steps": 5, "toy_snapshots": 4,
+    },
+    "laptop": {  # a few minutes on 2 CPU cores
+        "fashion": False, "train_limit": None, "batch_size": 64, "epochs": 3, "nz": 64, "g_width": 32,
+        "d_width": 32, "lr": 2e-4, "beta1": 0.5, "live_every": 100, "n_judge": 10000,
+        "toy_steps": 1000, "toy_batch": 128, "toy_pack": 4, "toy_g_steps": 5, "toy_snapshots": 6,
+    },
+    "full": {  # one GPU
+        "fashion": False, "train_limit": None, "batch_size": 128, "epochs": 20, "nz": 100, "g_width": 64,
+        "d_width": 64, "lr": 2e-4, "beta1": 0.5, "live_every": 100, "n_judge": 10000,
+        "toy_steps": 2000, "toy_batch": 128, "toy_pack": 4, "toy_g_steps": 5, "toy_snapshots": 6,
+    },
+}
+
+
+import torch
+import torch.nn.functional as F
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """The discriminator's loss, ``-V(D, G)`` for one batch: ``-mean log D(x) - mean log(1 - D(G(z)))``.
+
+    Takes logits (``D = sigmoid(logit)``) and uses ``-log sigmoid(a) = softplus(-a)``,
+    ``-log(1 - sigmoid(a)) = softplus(a)``, which never take the log of 0. Introduced in notebooks/02_gan.ipynb.
+    """
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def generator_loss_saturating(fake_logits):
+    """The minimax generator loss ``mean log(1 - D(G(z)))`` (to minimise). Its gradient vanishes when the
+    discriminator rejects the fakes confidently: shown for teaching, not used. Introduced in notebooks/02_gan.ipynb.
+    """
+    return -F.softplus(fake_logits).mean()
+
+
+def generator_loss(fake_logits):
+    """The non-saturating generator loss ``-mean log D(G(z))``, the one GANs are trained with.
+    Introduced in notebooks/02_gan.ipynb."""
+    return F.softplus(-fake_logits).mean()
+
+
+def conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_padding=0, dilation=1):
+    """Output height (or width) of ``nn.ConvTranspose2d`` for an input of height ``size``:
+    ``(size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1``.
+    Introduced in notebooks/02_gan.ipynb."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+
+
+import torch
+from torch import nn
+
+
+class DCGANGenerator(nn.Module):
+    """DCGAN generator for 28x28 images: noise ``[N, nz]`` (or ``[N, nz, 1, 1]``) -> images ``[N, C, 28, 28]``
+    in [-1, 1] (tanh). Transposed convolutions 1 -> 7 -> 14 -> 28, batch norm and ReLU between them.
+    Introduced in notebooks/02_gan.ipynb."""
+
+    def __init__(self, nz=64, width=32, channels=1):
+        super().__init__()
+        self.nz = nz
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(nz, 2 * width, 7, 1, 0, bias=False),         # 1x1 -> 7x7
+            nn.BatchNorm2d(2 * width), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False),      # 7 -> 14
+            nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(width, channels, 4, 2, 1),                   # 14 -> 28
+            nn.Tanh(),
+        )
+
+    def forward(self, z):
+        return self.net(z.view(z.shape[0], self.nz, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    """DCGAN discriminator for 28x28 images: ``[N, C, 28, 28]`` in [-1, 1] -> one logit per image ``[N]``.
+    Strided convolutions 28 -> 14 -> 7, LeakyReLU(0.2), batch norm except on the input layer, and a 7x7
+    convolution to the logit. Introduced in notebooks/02_gan.ipynb."""
+
+    def __init__(self, width=32, channels=1):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(channels, width, 4, 2, 1),                            # 28 -> 14, no batch norm here
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False),               # 14 -> 7
+            nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(2 * width, 1, 7, 1, 0),                               # 7 -> 1: the logit
+        )
+
+    def forward(self, x):
+        return self.net(x).view(-1)
+
+
+def dcgan_init(module):
+    """DCGAN's weight initialisation, for ``model.apply(dcgan_init)``: convolution weights from N(0, 0.02^2),
+    batch-norm scales from N(1, 0.02^2) and shifts 0. Introduced in notebooks/02_gan.ipynb."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+import torch
+from torch import nn
+
+from tutorial.profiles import Settings
+from tutorial.training import LossHistory, check_finite, progress, train_or_load
+
+
+class EpochSamples:
+    """Sample grids from fixed noise, one ``[K, C, H, W]`` tensor per epoch, saved with the checkpoint
+    (it has ``state_dict``/``load_state_dict`` like a model). Introduced in notebooks/02_gan.ipynb."""
+
+    def __init__(self):
+        self.grids = []
+
+    def append(self, grid):
+        self.grids.append(grid.detach().cpu())
+
+    def state_dict(self):
+        return {"grids": torch.stack(self.grids) if self.grids else torch.zeros(0)}
+
+    def load_state_dict(self, state):
+        self.grids = list(state["grids"])
+
+
+def gan_checkpoint_settings(generator, discriminator, cfg):
+    """What identifies a DCGAN run: the architectures and the settings that shape its training."""
+    keys = ("fashion", "train_limit", "batch_size", "epochs", "nz", "lr", "beta1")
+    values = {**{k: cfg[k] for k in keys}, "generator": repr(generator), "discriminator": repr(discriminator)}
+    return Settings(values, getattr(cfg, "profile", None))
+
+
+def train_dcgan(generator, discriminator, images, cfg, device, name=None, fixed_noise=None, live_every=None,
+                quiet=False, force=False):
+    """Train a DCGAN on ``images`` ``[N, C, 28, 28]`` in [0, 1] (rescaled here to [-1, 1]), or load it.
+
+    Adam(``cfg.lr``, betas=(``cfg.beta1``, 0.999)) for both networks; per step one discriminator update on
+    a real and a fake batch, then one non-saturating generator update. Logs ``loss_d``, ``loss_g``,
+    ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z))), and after each epoch keeps a grid drawn from
+    ``fixed_noise`` (default: 64 fixed vectors). Checkpoint ``name`` (default ``mnist_dcgan`` or
+    ``fashion_dcgan``), resumable per epoch. Returns ``(history, samples)``, ``samples.grids`` one tensor per
+    epoch in [-1, 1]. Introduced in notebooks/02_gan.ipynb.
+    """
+    name = name or f"{'fashion' if cfg.fashion else 'mnist'}_dcgan"
+    generator.to(device)
+    discriminator.to(device)
+    data = images.to(device) * 2 - 1  # [0, 1] -> [-1, 1], the range of the generator's tanh
+    if fixed_noise is None:
+        fixed_noise = torch.randn(64, cfg.nz, generator=torch.Generator().manual_seed(1234))
+    fixed_noise = fixed_noise.to(device)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+    steps_per_epoch = len(data) // cfg.batch_size  # full batches only: batch norm dislikes a tiny last one
+    live_every = cfg.live_every if live_every is None else live_every
+    history = LossHistory(live_every=live_every, title=f"{name}: losses and D outputs", smooth=20)
+    samples = EpochSamples()
+
+    def train_epoch(epoch):
+        generator.train()
+        discriminator.train()
+        order = torch.randperm(len(data), device=device)
+        bar = progress(range(steps_per_epoch), desc=f"{name} epoch {epoch + 1}/{cfg.epochs}", disable=quiet)
+        for i in bar:
+            real = data[order[i * cfg.batch_size:(i + 1) * cfg.batch_size]]
+            fake = generator(torch.randn(len(real), cfg.nz, device=device))
+            # 1. discriminator: real and fake as separate batches; fake detached so G is not updated
+            real_logits = discriminator(real)
+            fake_logits = discriminator(fake.detach())
+            loss_d = discriminator_loss(real_logits, fake_logits)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            # 2. generator: non-saturating loss through the updated discriminator
+            loss_g = generator_loss(discriminator(fake))
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            step = epoch * steps_per_epoch + i
+            history.log(step, loss_d=check_finite(loss_d, step, "discriminator loss"),
+                        loss_g=check_finite(loss_g, step, "generator loss"),
+                        d_real=torch.sigmoid(real_logits).mean(), d_fake=torch.sigmoid(fake_logits).mean())
+        samples.append(generate(generator, fixed_noise))
+        if live_every:
+            history.show()
+
+    modules = {"generator": generator, "discriminator": discriminator, "opt_g": opt_g, "opt_d": opt_d,
+               "samples": samples}
+    settings = gan_checkpoint_settings(generator, discriminator, cfg)
+    train_or_load(name, settings, modules, cfg.epochs, train_epoch, history=history, force=force, quiet=quiet)
+    generator.eval()
+    discriminator.eval()
+    return history, samples
+
+
+@torch.no_grad()
+def generate(generator, noise, batch_size=1000):
+    """The generator's images for ``noise`` ``[N, nz]``, in eval mode (batch norm uses its running
+    statistics), in batches; ``[N, C, 28, 28]`` in [-1, 1] on the CPU. Introduced in notebooks/02_gan.ipynb."""
+    was_training = generator.training
+    generator.eval()
+    device = next(generator.parameters()).device
+    out = [generator(noise[i:i + batch_size].to(device)).cpu() for i in range(0, len(noise), batch_size)]
+    generator.train(was_training)
+    return torch.cat(out)
+
+
+def sample_images(generator, n, seed=0):
+    """``n`` images from fresh noise (seeded), in [0, 1]: what the judge of notebook 01 takes.
+    Introduced in notebooks/02_gan.ipynb."""
+    noise = torch.randn(n, generator.nz, generator=torch.Generator().manual_seed(seed))
+    return (generate(generator, noise) + 1) / 2
