@@ -188,7 +188,8 @@ def train_dcgan(generator, discriminator, images, cfg, device, name=None, fixed_
             step = epoch * steps_per_epoch + i
             history.log(step, loss_d=check_finite(loss_d, step, "discriminator loss"),
                         loss_g=check_finite(loss_g, step, "generator loss"),
-                        d_real=torch.sigmoid(real_logits).mean(), d_fake=torch.sigmoid(fake_logits).mean())
+                        d_real=torch.sigmoid(real_logits.detach()).mean(),
+                        d_fake=torch.sigmoid(fake_logits.detach()).mean())
         samples.append(generate(generator, fixed_noise))
         if live_every:
             history.show()
