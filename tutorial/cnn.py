@@ -9,7 +9,7 @@ CNN_SETTINGS = {
     },
     "laptop": {  # a few minutes on 2 CPU cores
         "fashion": False, "train_limit": None, "test_limit": None, "batch_size": 128,
-        "width": 8, "hidden": 128, "epochs": 3, "lenet_epochs": 2, "lr": 4e-3, "weight_decay": 5e-4,
+        "width": 12, "hidden": 128, "epochs": 3, "lenet_epochs": 2, "lr": 4e-3, "weight_decay": 5e-4,
         "augment_shift": 0.0, "live_every": 50, "act_max_steps": 150, "judge_reference": 10000,
     },
     "full": {  # one GPU
