@@ -144,7 +144,7 @@ def test_random_crops_shape_and_range():
 def test_training_reduces_the_loss(tmp_path, monkeypatch):
     monkeypatch.setenv("TUTORIAL_CHECKPOINTS", str(tmp_path))
     torch.manual_seed(0)
-    cfg = pick_settings({p: {**ad.ADAIN_SETTINGS["smoke"], "epochs": 2, "steps_per_epoch": 5, "crop": 16,
+    cfg = pick_settings({p: {**ad.ADAIN_SETTINGS["smoke"], "epochs": 2, "steps_per_epoch": 5, "crop": 16, "random_encoder_style_weight": 10.0,
                              "batch_size": 2, "lr": 1e-3} for p in PROFILES}, "smoke")
     encoder = st.VGGFeatures("relu4_1", pool="max", padding_mode="reflect")
     decoder = ad.build_decoder()

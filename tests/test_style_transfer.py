@@ -75,11 +75,14 @@ def test_pretrained_weights_are_loaded_when_available(monkeypatch):
     torch.testing.assert_close(vgg.layers[5].weight, features[5].weight)
 
 
-def test_random_filters_are_zero_mean_and_he_scaled(random_vgg):
+def test_random_filters_are_he_scaled_and_zero_mean_after_the_first_layer(random_vgg):
     conv = random_vgg.layers[st.VGG_LAYERS.index("conv3_1")]
     w = conv.weight.flatten(1)
     torch.testing.assert_close(w.mean(dim=1), torch.zeros(w.shape[0]), atol=1e-6, rtol=0)
     torch.testing.assert_close(w.norm(dim=1), torch.full((w.shape[0],), 2.0 ** 0.5))
+    first = random_vgg.layers[0].weight.flatten(1)  # the first layer also sees brightness: not zero-mean
+    assert first.mean(dim=1).abs().max() > 0.01
+    torch.testing.assert_close(first.norm(dim=1), torch.full((64,), 2.0 ** 0.5))
     again = st.load_vgg19(pretrained=False)  # seeded: the same random network every time
     torch.testing.assert_close(again.layers[0].weight, random_vgg.layers[0].weight)
 
@@ -176,7 +179,7 @@ def test_bench_smoke_returns_metrics(monkeypatch):
     monkeypatch.setitem(st.NST_SETTINGS, "smoke", {**st.NST_SETTINGS["smoke"], "image_size": 32, "steps": 4})
     metrics = nst.run("smoke", torch.device("cpu"))
     for key in ("seconds", "iterations", "image_size", "style_loss_final", "style_loss_ratio",
-                "content_loss_final", "content_loss_ratio", "pretrained_weights"):
+                "content_loss_final", "content_loss_ratio_to_noise", "pretrained_weights"):
         assert key in metrics
     assert metrics["iterations"] == 4 and metrics["pretrained_weights"] is False
     assert metrics["style_loss_ratio"] < 1
