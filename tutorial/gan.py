@@ -5,7 +5,7 @@ GAN_SETTINGS = {
     "smoke": {  # seconds: CI runs the whole notebook in this profile; results are not meaningful
         "fashion": False, "train_limit": 512, "batch_size": 64, "epochs": 1, "nz": 64, "g_width": 16,
         "d_width": 16, "lr": 2e-4, "beta1": 0.5, "live_every": 4, "n_judge": 500,
-        "toy_steps": 40, "toy_batch": 64, "toy_pack": 4, "toy_g_steps": 5, "toy_snapshots": 4,
+        "toy_steps": 20, "toy_batch": 32, "toy_pack": 4, "toy_g_steps": 5, "toy_snapshots": 4,
     },
     "laptop": {  # a few minutes on 2 CPU cores
         "fashion": False, "train_limit": None, "batch_size": 64, "epochs": 3, "nz": 64, "g_width": 32,
