@@ -201,26 +201,25 @@ def test_mnist_through_torchvision_from_the_mirror(cache, monkeypatch):
     assert (cache / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz").exists()
 
 
-def test_cli_download_and_mirror(server, tmp_path, cache, monkeypatch):
+def test_cli_download_and_mirror(server, tmp_path, cache, monkeypatch, capsys):
     """`python -m tutorial mirror DIR` builds a mirror that a second machine can fetch from."""
-    served = server.root / "styles" / "starry_night.jpg"
-    asset = data.ASSETS["starry_night"]
-    mirror_src = SHARED
-    if mirror_src is None:
+    from tutorial import cli
+
+    if SHARED is None:
         pytest.skip("needs TUTORIAL_MIRROR set to a local folder")
+    asset = data.ASSETS["starry_night"]
+    served = server.root / asset.path
     served.parent.mkdir(parents=True)
-    served.write_bytes((mirror_src / asset.path).read_bytes())
-    env = {**os.environ, "TUTORIAL_MIRROR": server.url, "TUTORIAL_DATA": str(cache)}
+    served.write_bytes((SHARED / asset.path).read_bytes())
+    monkeypatch.setenv("TUTORIAL_MIRROR", server.url)  # the teacher's machine fetches over HTTP
     room = tmp_path / "room-mirror"
-    done = subprocess.run([sys.executable, "-m", "tutorial", "mirror", str(room), "starry_night"], env=env,
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert data.sha256_of(room / asset.path) == asset.sha256
-    env2 = {**env, "TUTORIAL_MIRROR": str(room), "TUTORIAL_DATA": str(tmp_path / "learner")}
-    done = subprocess.run([sys.executable, "-m", "tutorial", "download", "starry_night"], env=env2,
-                          capture_output=True, text=True)
-    assert done.returncode == 0 and "verified" in done.stdout
-    env3 = {**env, "TUTORIAL_MIRROR": str(tmp_path / "empty"), "TUTORIAL_DATA": str(tmp_path / "other")}
-    done = subprocess.run([sys.executable, "-m", "tutorial", "download", "the_scream"], env=env3,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1 and "Could not get styles/the_scream.jpg" in done.stderr
+    assert cli.main(["mirror", str(room), "starry_night"]) == 0
+    assert data.sha256_of(room / asset.path) == asset.sha256 and str(room) in capsys.readouterr().out
+    monkeypatch.setenv("TUTORIAL_MIRROR", str(room))  # a learner's machine uses the room's folder
+    monkeypatch.setenv("TUTORIAL_DATA", str(tmp_path / "learner"))
+    assert cli.main(["download", "starry_night"]) == 0 and "verified" in capsys.readouterr().out
+    monkeypatch.setenv("TUTORIAL_MIRROR", str(tmp_path / "empty"))
+    monkeypatch.setenv("TUTORIAL_DATA", str(tmp_path / "other"))
+    monkeypatch.setattr(data, "_sources", lambda a: [str(tmp_path / "empty" / a.path)])  # no public URLs offline
+    assert cli.main(["download", "the_scream"]) == 1
+    assert "Could not get styles/the_scream.jpg" in capsys.readouterr().err

@@ -116,14 +116,18 @@ def test_no_data_or_weights_are_tracked():
     assert not [f for f in tracked if f.endswith((".pt", ".pth", ".gz", ".npy", ".ckpt"))]
 
 
-def test_cli_doctor_and_bench_errors():
-    done = subprocess.run([sys.executable, "-m", "tutorial", "doctor"], capture_output=True, text=True)
-    assert done.returncode == 0 and "torchvision ops: ok" in done.stdout
-    done = subprocess.run([sys.executable, "-m", "tutorial", "bench", "no_such_lesson", "--profile", "smoke"],
-                          capture_output=True, text=True)
-    assert done.returncode != 0 and "no benchmark named 'no_such_lesson'" in done.stderr
-    done = subprocess.run([sys.executable, "-m", "tutorial", "download", "--list"], capture_output=True, text=True)
-    assert done.returncode == 0 and "mnist:" in done.stdout
+def test_cli_doctor_and_bench_errors(capsys):
+    from tutorial import cli
+
+    assert cli.main(["doctor"]) == 0 and "torchvision ops: ok" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no benchmark named 'no_such_lesson'"):
+        cli.main(["bench", "no_such_lesson", "--profile", "smoke"])
+    assert cli.main(["download", "--list"]) == 0 and "mnist:" in capsys.readouterr().out
+
+
+def test_module_entry_point():
+    done = subprocess.run([sys.executable, "-m", "tutorial", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "bench" in done.stdout
 
 
 def test_every_lesson_module_is_importable():
