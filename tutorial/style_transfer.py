@@ -18,7 +18,7 @@ NST_SETTINGS = {
     # side_size / side_steps: the smaller runs that compare optimisers, weights, layers and blends.
     "smoke": {"image_size": 64, "steps": 12, "side_size": 48, "side_steps": 6, "style_weight": 10.0,
               "tv_weight": 10.0, "adam_lr": 0.03, "slider_weights": (1.0, 10.0, 100.0), "show_every": 5},
-    "laptop": {"image_size": 256, "steps": 120, "side_size": 128, "side_steps": 40, "style_weight": 10.0,
+    "laptop": {"image_size": 256, "steps": 100, "side_size": 128, "side_steps": 40, "style_weight": 10.0,
                "tv_weight": 10.0, "adam_lr": 0.03, "slider_weights": (1.0, 10.0, 100.0, 1000.0), "show_every": 20},
     "full": {"image_size": 512, "steps": 500, "side_size": 384, "side_steps": 300, "style_weight": 10.0,
              "tv_weight": 10.0, "adam_lr": 0.02, "slider_weights": (1.0, 10.0, 100.0, 1000.0, 10000.0),
