@@ -8,13 +8,11 @@ from tutorial.profiles import PROFILES, pick_settings
 
 
 @pytest.fixture(autouse=True)
-def smoke(tmp_path, monkeypatch):
-    monkeypatch.setenv("TUTORIAL_CHECKPOINTS", str(tmp_path / "ckpt"))
-    monkeypatch.setenv("TUTORIAL_PROFILE", "smoke")
+def smoke(checkpoints, monkeypatch):
     # smaller than the smoke profile still, so that the training tests take a second or two
     monkeypatch.setitem(cnn.CNN_SETTINGS, "smoke", {**cnn.CNN_SETTINGS["smoke"], "train_limit": 600,
                                                     "test_limit": 200, "judge_reference": 200})
-    return tmp_path / "ckpt"
+    return checkpoints
 
 
 @pytest.mark.parametrize("conv", [cnn.conv2d_naive, cnn.conv2d_unfold])

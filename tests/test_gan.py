@@ -9,13 +9,6 @@ from tutorial import gan
 from tutorial.profiles import PROFILES, pick_settings
 
 
-@pytest.fixture(autouse=True)
-def smoke(tmp_path, monkeypatch):
-    monkeypatch.setenv("TUTORIAL_CHECKPOINTS", str(tmp_path / "ckpt"))
-    monkeypatch.setenv("TUTORIAL_PROFILE", "smoke")
-    return tmp_path / "ckpt"
-
-
 def test_settings_profiles_share_keys_and_follow_dcgan():
     for profile in PROFILES:
         cfg = pick_settings(gan.GAN_SETTINGS, profile)  # raises if the keys differ
@@ -82,7 +75,7 @@ def _tiny_cfg(**changes):
     return cfg
 
 
-def test_training_learns_and_train_or_load_restores_everything(smoke):
+def test_training_learns_and_train_or_load_restores_everything(checkpoints):
     torch.manual_seed(0)
     images = torch.zeros(256, 1, 28, 28)
     images[:, :, 8:20, 12:16] = 1.0  # a bar: easy to learn
@@ -95,7 +88,7 @@ def test_training_learns_and_train_or_load_restores_everything(smoke):
     assert len(history.records) == 2 * (256 // 32)
     after = ((gan.sample_images(g, 64) - images[:1]).abs().mean()).item()
     assert after < before  # the samples moved towards the data
-    assert list(smoke.glob("mnist_dcgan-smoke-*.pt"))
+    assert list(checkpoints.glob("mnist_dcgan-smoke-*.pt"))
     g2, d2 = gan.DCGANGenerator(8, 8), gan.DCGANDiscriminator(8)
     history2, samples2 = gan.train_dcgan(g2, d2, images, cfg, "cpu", quiet=True)  # loads, does not train
     torch.testing.assert_close(gan.sample_images(g2, 16), gan.sample_images(g, 16))

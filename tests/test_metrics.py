@@ -6,9 +6,7 @@ from tutorial import cnn, metrics
 
 
 @pytest.fixture(autouse=True)
-def smoke(tmp_path, monkeypatch):
-    monkeypatch.setenv("TUTORIAL_CHECKPOINTS", str(tmp_path / "ckpt"))
-    monkeypatch.setenv("TUTORIAL_PROFILE", "smoke")
+def smoke(checkpoints, monkeypatch):
     monkeypatch.setitem(cnn.CNN_SETTINGS, "smoke", {**cnn.CNN_SETTINGS["smoke"], "train_limit": 600,
                                                     "judge_reference": 300})
 

@@ -10,13 +10,6 @@ from tutorial.training import (Checkpoint, CheckpointMismatchError, LossHistory,
 SETTINGS = {"lr": 0.1, "epochs": 4}
 
 
-@pytest.fixture(autouse=True)
-def checkpoints(tmp_path, monkeypatch):
-    monkeypatch.setenv("TUTORIAL_CHECKPOINTS", str(tmp_path / "ckpt"))
-    monkeypatch.setenv("TUTORIAL_PROFILE", "smoke")
-    return tmp_path / "ckpt"
-
-
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), torch.tensor(float("-inf"))])
 def test_nan_guard_stops_with_a_clear_message(bad):
     with pytest.raises(NonFiniteLossError) as info:

@@ -9,13 +9,6 @@ from tutorial import vae
 from tutorial.profiles import PROFILES, pick_settings
 
 
-@pytest.fixture(autouse=True)
-def smoke(tmp_path, monkeypatch):
-    monkeypatch.setenv("TUTORIAL_CHECKPOINTS", str(tmp_path / "ckpt"))
-    monkeypatch.setenv("TUTORIAL_PROFILE", "smoke")
-    return tmp_path / "ckpt"
-
-
 def test_settings_profiles_share_keys():
     for profile in PROFILES:
         pick_settings(vae.VAE_SETTINGS, profile)  # raises if the keys differ
@@ -86,7 +79,7 @@ def test_iwae_k1_equals_elbo_in_expectation_and_grows_with_k():
     assert (iwae64 > elbo_mean).all()  # a tighter bound
 
 
-def test_training_reduces_neg_elbo_and_reloads(smoke):
+def test_training_reduces_neg_elbo_and_reloads(checkpoints):
     torch.manual_seed(0)
     images = torch.rand(256, 1, 28, 28) * torch.linspace(0, 1, 28).view(1, 1, 1, 28)  # a horizontal ramp
     cfg = pick_settings(vae.VAE_SETTINGS, "smoke")
