@@ -32,6 +32,13 @@ ENCODER_LAYER = "relu4_1"
 ADAIN_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 
 
+# The registry images the decoder trains on, and the two it never sees (to judge generalisation).
+TRAIN_PHOTOS = ["astronaut", "coffee", "rocket", "hubble_deep_field"]
+TRAIN_PAINTINGS = ["starry_night", "shipwreck", "woman_with_hat_matisse", "composition_vii", "great_wave",
+                   "mondrian", "klimt_the_kiss", "monet_water_lilies", "wanderer_above_the_sea_of_fog"]
+HELD_OUT_PHOTO, HELD_OUT_PAINTING = "chelsea", "the_scream"
+
+
 def calc_mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample, per-channel mean and standard deviation of ``[N, C, H, W]`` feature maps over H and W,
     each ``[N, C, 1, 1]``. As in the published AdaIN code: std = sqrt(unbiased variance + eps).

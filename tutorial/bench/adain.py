@@ -13,16 +13,13 @@ import time
 
 import torch
 
-from ..adain import (ADAIN_SETTINGS, ENCODER_LAYER, build_decoder, build_encoder, stylise, train_decoder)
+from ..adain import (ADAIN_SETTINGS, ENCODER_LAYER, HELD_OUT_PAINTING, HELD_OUT_PHOTO, TRAIN_PAINTINGS, TRAIN_PHOTOS,
+                     build_decoder, build_encoder, stylise, train_decoder)
 from ..images import load_image
 from ..profiles import pick_settings
 from ..training import LossHistory
 from .nst import _sync
 
-TRAIN_PHOTOS = ["astronaut", "coffee", "rocket", "hubble_deep_field"]
-TRAIN_PAINTINGS = ["starry_night", "shipwreck", "woman_with_hat_matisse", "composition_vii", "great_wave",
-                   "mondrian", "klimt_the_kiss", "monet_water_lilies", "wanderer_above_the_sea_of_fog"]
-TEST_PHOTO, TEST_PAINTING = "chelsea", "the_scream"
 
 
 def _median_ms(fn, repeats: int, device: torch.device) -> float:
@@ -66,8 +63,8 @@ def run(profile: str, device: torch.device) -> dict:
     }
     repeats = max(3, min(cfg.timing_repeats, 20))
     for size in (256, 512):
-        photo = load_image(TEST_PHOTO, (size, size)).to(device)
-        painting = load_image(TEST_PAINTING, (size, size)).to(device)
+        photo = load_image(HELD_OUT_PHOTO, (size, size)).to(device)
+        painting = load_image(HELD_OUT_PAINTING, (size, size)).to(device)
         with torch.no_grad():
             features = [encoder(painting[None], (ENCODER_LAYER,))[ENCODER_LAYER]]
         metrics[f"inference_ms_{size}"] = _median_ms(
