@@ -9,3 +9,12 @@ def checkpoints(tmp_path, monkeypatch):
     monkeypatch.setenv("TUTORIAL_CHECKPOINTS", str(folder))
     monkeypatch.setenv("TUTORIAL_PROFILE", "smoke")
     return folder
+
+
+@pytest.fixture
+def tiny_judge(monkeypatch):
+    """Shrink the smoke-profile MNIST judge further, for tests that only need its numbers to exist."""
+    from tutorial import cnn
+
+    monkeypatch.setitem(cnn.CNN_SETTINGS, "smoke", {**cnn.CNN_SETTINGS["smoke"], "train_limit": 300,
+                                                    "judge_reference": 200})
