@@ -170,3 +170,26 @@ def test_bench_smoke_returns_metrics(monkeypatch, tmp_path):
                 "inference_ms_512", "pretrained_encoder"):
         assert key in metrics
     assert metrics["pretrained_encoder"] is False and metrics["training_steps"] == 1
+
+
+def test_training_images_add_the_large_sets_only_in_full(monkeypatch, tmp_path):
+    from PIL import Image
+
+    import tutorial.data
+
+    files = []
+    for i in range(3):
+        files.append(tmp_path / f"{i}.jpg")
+        Image.new("RGB", (256, 256), (80 * i, 0, 0)).save(files[-1])
+    monkeypatch.setattr(tutorial.data, "places365_photos", lambda: files[:2])
+    monkeypatch.setattr(tutorial.data, "dtd_textures", lambda: files[2:])
+    laptop = pick_settings(ad.ADAIN_SETTINGS, "laptop")
+    photos, paintings = ad.training_images(laptop)
+    assert (len(photos), len(paintings)) == (len(ad.TRAIN_PHOTOS), len(ad.TRAIN_PAINTINGS))
+    full = pick_settings(ad.ADAIN_SETTINGS, "full")
+    assert full.large_sets and not laptop.large_sets
+    photos, paintings = ad.training_images(full)
+    assert (len(photos), len(paintings)) == (len(ad.TRAIN_PHOTOS) + 2, len(ad.TRAIN_PAINTINGS) + 1)
+    assert photos[-1].shape == (3, 512, 512)  # read on use at the profile's training size
+    crops = ad.random_crops(paintings, 2, 64)
+    assert crops.shape == (2, 3, 64, 64)

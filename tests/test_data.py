@@ -223,3 +223,60 @@ def test_cli_download_and_mirror(server, tmp_path, cache, monkeypatch, capsys):
     monkeypatch.setattr(data, "_sources", lambda a: [str(tmp_path / "empty" / a.path)])  # no public URLs offline
     assert cli.main(["download", "the_scream"]) == 1
     assert "Could not get styles/the_scream.jpg" in capsys.readouterr().err
+
+
+def _dead_url():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}/dtd-r1.0.1.tar.gz"
+
+
+def _tiny_dtd_archive(folder: Path) -> Path:
+    """A tar.gz laid out like DTD's (dtd/images/CLASS/*.jpg, dtd/labels/train1.txt), with two real JPEGs."""
+    import tarfile
+
+    from PIL import Image
+
+    src = folder / "src"
+    for cls, colour in [("banded", (200, 30, 30)), ("dotted", (30, 30, 200))]:
+        (src / "dtd" / "images" / cls).mkdir(parents=True)
+        Image.new("RGB", (40, 30), colour).save(src / "dtd" / "images" / cls / f"{cls}_0001.jpg")
+    (src / "dtd" / "labels").mkdir()
+    (src / "dtd" / "labels" / "train1.txt").write_text("banded/banded_0001.jpg\ndotted/dotted_0001.jpg\n")
+    archive = folder / "dtd-r1.0.1.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(src / "dtd", arcname="dtd")
+    return archive
+
+
+def test_large_set_comes_from_the_mirror_and_is_checked_by_torchvision(server, cache, monkeypatch, tmp_path):
+    """The `full` profile's texture set: seeded from an http mirror, md5-checked and unpacked by torchvision
+    (whose URL points nowhere here, so nothing comes from the network)."""
+    from torchvision import datasets
+
+    archive = _tiny_dtd_archive(tmp_path)
+    (server.root / "dtd").mkdir()
+    (server.root / "dtd" / archive.name).write_bytes(archive.read_bytes())
+    monkeypatch.setattr(datasets.DTD, "_MD5", hashlib.md5(archive.read_bytes()).hexdigest())
+    monkeypatch.setattr(datasets.DTD, "_URL", _dead_url())
+    monkeypatch.setenv("TUTORIAL_MIRROR", server.url)
+    paths = data.dtd_textures()
+    assert [p.name for p in paths] == ["banded_0001.jpg", "dotted_0001.jpg"]
+    assert all(p.is_file() and cache in p.parents for p in paths)
+    assert server.hits == ["/dtd/dtd-r1.0.1.tar.gz"]
+    assert data.dtd_textures() == paths and len(server.hits) == 1  # second call: unpacked already, no transfer
+
+
+def test_large_set_with_a_bad_checksum_says_what_to_do(cache, monkeypatch, tmp_path):
+    from torchvision import datasets
+
+    mirror = tmp_path / "mirror"
+    (mirror / "dtd").mkdir(parents=True)
+    (mirror / "dtd" / "dtd-r1.0.1.tar.gz").write_bytes(b"not the archive")  # torchvision's real md5 won't match
+    monkeypatch.setattr(datasets.DTD, "_URL", _dead_url())
+    monkeypatch.setenv("TUTORIAL_MIRROR", str(mirror))
+    with pytest.raises(DownloadError) as info:
+        data.dtd_textures()
+    message = str(info.value)
+    assert "Describable Textures" in message and "dtd/dtd-r1.0.1.tar.gz" in message
+    assert "md5" in message and "full" in message and "TUTORIAL_MIRROR" in message

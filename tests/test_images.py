@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tutorial.images import ImageLoadError, load_image, show_grid, show_images
+from tutorial.images import ImageFiles, ImageLoadError, load_image, show_grid, show_images
 
 H, W = 24, 40
 
@@ -126,3 +126,29 @@ def test_display_helpers_work_headless(tmp_path):
     show_grid(torch.rand(4, 3, 8, 8) * 2 - 1, value_range=(-1, 1))
     figure = show_images([torch.rand(3, 8, 8), torch.rand(1, 8, 8)], titles=["a", "b"])
     assert [ax.get_title() for ax in figure.axes] == ["a", "b"]
+
+
+def test_image_files_read_on_use_and_skip_a_bad_file(tmp_path):
+    for i, colour in enumerate([(255, 0, 0), (0, 255, 0)]):
+        Image.new("RGB", (60, 40), colour).save(tmp_path / f"{i}.png")
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    files = ImageFiles([tmp_path / "0.png", tmp_path / "broken.jpg", tmp_path / "1.png"], size=20)
+    assert len(files) == 3 and files[0].shape == (3, 20, 30)
+    with pytest.warns(UserWarning, match="broken.jpg"):
+        replaced = files[1]  # the unreadable file is reported once and the next picture is used instead
+    assert torch.equal(replaced, files[2]) and files.bad == {1}
+    assert torch.equal(files[-1], files[2]) and len(files[0:2]) == 2
+    with pytest.raises(IndexError):
+        files[3]
+
+
+def test_image_files_kept_in_memory_fail_at_once(tmp_path):
+    Image.new("RGB", (8, 8)).save(tmp_path / "ok.png")
+    assert ImageFiles([tmp_path / "ok.png"], keep=True)[0].shape == (3, 8, 8)
+    with pytest.raises(ImageLoadError, match="no such file"):
+        ImageFiles([tmp_path / "ok.png", tmp_path / "gone.png"], keep=True)
+    with pytest.raises(ImageLoadError, match="empty list"):
+        ImageFiles([])
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    with pytest.warns(UserWarning), pytest.raises(ImageLoadError, match="none of the 1 pictures"):
+        ImageFiles([tmp_path / "bad.png"])[0]

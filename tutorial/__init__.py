@@ -5,7 +5,7 @@ training plumbing, metrics and benchmarks. Lesson code is written in the noteboo
 modules of this package (see :mod:`tutorial.export`).
 """
 from .data import credit, data_dir, fetch, fetch_all, mnist_dataset
-from .images import ImageLoadError, load_image, show_grid, show_images
+from .images import ImageFiles, ImageLoadError, load_image, show_grid, show_images
 from .profiles import current_profile, pick_device, pick_settings, seed_everything
 from .training import (Checkpoint, CheckpointMismatchError, LossHistory, NonFiniteLossError, check_finite,
                        progress, train_or_load)

@@ -16,16 +16,17 @@ ADAIN_SETTINGS = {
     # crop: training crops (px); steps_per_epoch x epochs decoder updates of batch_size photo/painting pairs.
     # style_weight: the paper's lambda, for the ImageNet encoder; with a random encoder the style term starts
     # ~40x larger than the content term, so a smaller lambda is used (random_encoder_style_weight).
+    # large_sets: also train on Places365 photos and DTD textures (downloads of ~1.1 GB; GPU profile only).
     # image_size: test images; timing_sizes: sizes for the speed measurement; gatys_steps: notebook 04's
     # L-BFGS steps in the comparison.
     "smoke": {"crop": 32, "batch_size": 2, "epochs": 2, "steps_per_epoch": 3, "lr": 1e-3, "style_weight": 10.0,
-              "random_encoder_style_weight": 1.0, "image_size": 64, "timing_sizes": (64,), "timing_repeats": 2, "gatys_steps": 5,
+              "random_encoder_style_weight": 1.0, "large_sets": False, "image_size": 64, "timing_sizes": (64,), "timing_repeats": 2, "gatys_steps": 5,
               "alpha_values": (0.0, 0.5, 1.0)},
     "laptop": {"crop": 64, "batch_size": 4, "epochs": 5, "steps_per_epoch": 40, "lr": 1e-3,
-               "style_weight": 10.0, "random_encoder_style_weight": 1.0, "image_size": 256, "timing_sizes": (256,), "timing_repeats": 3,
+               "style_weight": 10.0, "random_encoder_style_weight": 1.0, "large_sets": False, "image_size": 256, "timing_sizes": (256,), "timing_repeats": 3,
                "gatys_steps": 50, "alpha_values": (0.0, 0.25, 0.5, 0.75, 1.0)},
     "full": {"crop": 256, "batch_size": 8, "epochs": 16, "steps_per_epoch": 1000, "lr": 1e-4,
-             "style_weight": 10.0, "random_encoder_style_weight": 1.0, "image_size": 512, "timing_sizes": (256, 512), "timing_repeats": 20,
+             "style_weight": 10.0, "random_encoder_style_weight": 1.0, "large_sets": True, "image_size": 512, "timing_sizes": (256, 512), "timing_repeats": 20,
              "gatys_steps": 500, "alpha_values": (0.0, 0.25, 0.5, 0.75, 1.0)},
 }
 ENCODER_LAYER = "relu4_1"
@@ -37,6 +38,20 @@ TRAIN_PHOTOS = ["astronaut", "coffee", "rocket", "hubble_deep_field"]
 TRAIN_PAINTINGS = ["starry_night", "shipwreck", "woman_with_hat_matisse", "composition_vii", "great_wave",
                    "mondrian", "klimt_the_kiss", "monet_water_lilies", "wanderer_above_the_sea_of_fog"]
 HELD_OUT_PHOTO, HELD_OUT_PAINTING = "chelsea", "the_scream"
+
+
+def training_images(settings) -> tuple:
+    """The decoder's training pictures: two sequences (photos, paintings) of ``[3, H, W]`` tensors in [0, 1]
+    with shorter side ``max(2 * settings.crop, 128)``. The registry's pictures above, held in memory; with
+    ``settings.large_sets`` (the `full` profile) also the 36,500 Places365 validation photos and the 5,640 DTD
+    texture photos, read from disk as they are drawn. Introduced in notebooks/05_adain.ipynb."""
+    from tutorial import ImageFiles
+    from tutorial.data import dtd_textures, places365_photos
+
+    size = max(2 * settings.crop, 128)
+    if not settings.large_sets:
+        return ImageFiles(TRAIN_PHOTOS, size, keep=True), ImageFiles(TRAIN_PAINTINGS, size, keep=True)
+    return ImageFiles(TRAIN_PHOTOS + places365_photos(), size), ImageFiles(TRAIN_PAINTINGS + dtd_textures(), size)
 
 
 def calc_mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:

@@ -290,3 +290,105 @@ def mnist_dataset(train: bool = True, transform=None, fashion: bool = False):
     cls = datasets.FashionMNIST if fashion else datasets.MNIST
     with contextlib.redirect_stdout(io.StringIO()):  # torchvision prints "Using downloaded and verified file"
         return cls(str(data_dir()), train=train, download=True, transform=transform)
+
+
+# --- Large image sets for the `full` profile (notebook 05's decoder), through torchvision's dataset classes ---
+#
+# These archives are too large for the registry's mirror-everything approach (hundreds of MB each) and come with
+# torchvision's own md5 checksums; torchvision downloads, verifies and unpacks them. Both sources need no account
+# and have no quota. For an offline room, put the archives in the mirror (same layout as the data folder):
+#   MIRROR/places365/filelist_places365-standard.tar   MIRROR/places365/val_256.tar   MIRROR/dtd/dtd-r1.0.1.tar.gz
+# They are copied into the data folder first, and torchvision then checks their md5 before using them.
+LARGE_SETS = {
+    "places365": {
+        "what": "Places365-Standard validation photos: 36,500 scenes, 256x256 JPEG (Zhou et al., MIT CSAIL)",
+        "license": "research and education use (see http://places2.csail.mit.edu/download.html)",
+        "url": "http://data.csail.mit.edu/places/places365/",
+        "archives": ("filelist_places365-standard.tar", "val_256.tar"),
+        "size": "about 525 MB",
+    },
+    "dtd": {
+        "what": "Describable Textures Dataset: 5,640 texture photos in 47 categories (Cimpoi et al., Oxford VGG)",
+        "license": "research use (see https://www.robots.ox.ac.uk/~vgg/data/dtd/)",
+        "url": "https://www.robots.ox.ac.uk/~vgg/data/dtd/download/",
+        "archives": ("dtd-r1.0.1.tar.gz",),
+        "size": "about 625 MB",
+    },
+}
+
+
+def _seed_from_mirror(folder: str, archives: tuple[str, ...], timeout: float = 60.0) -> None:
+    """Copy the archives of a large set from the mirror into ``data_dir()/folder`` where they are missing.
+    No checksum here: torchvision checks the md5 of what it finds before it unpacks it."""
+    base = mirror()
+    if not base:
+        return
+    for archive in archives:
+        target = data_dir() / folder / archive
+        if target.exists():
+            continue
+        source = base.rstrip("/") + f"/{folder}/{archive}" if base.startswith(("http://", "https://")) \
+            else str(Path(base).expanduser() / folder / archive)
+        if not source.startswith(("http://", "https://")) and not os.path.exists(source):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{archive}.", suffix=".part", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                if source.startswith(("http://", "https://")):
+                    stream = urllib.request.urlopen(source, timeout=timeout)
+                else:
+                    stream = open(source, "rb")
+                with stream:
+                    shutil.copyfileobj(stream, out, CHUNK)
+            os.replace(tmp, target)
+        except (OSError, urllib.error.URLError):
+            pass  # not in the mirror: torchvision tries the public URL next
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _large_set(name: str, make):
+    """Seed from the mirror, then let torchvision download/verify/unpack; a failure becomes a DownloadError."""
+    import contextlib
+    import io
+
+    info = LARGE_SETS[name]
+    _seed_from_mirror(name, info["archives"])
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return make(data_dir() / name)
+    except (OSError, RuntimeError, urllib.error.URLError) as error:
+        listed = "  ".join(f"{name}/{a}" for a in info["archives"])
+        raise DownloadError(
+            f"Could not get {info['what']} ({info['size']}) from {info['url']}: {error}\n"
+            "What to do:\n"
+            f"  - this set is only for the `full` profile (a GPU machine with network); `laptop` and `smoke` "
+            "train on the registry's pictures and need nothing from here;\n"
+            f"  - offline? put {listed} in the mirror ({MIRROR_ENV}) or in {data_dir()}; torchvision checks "
+            "their md5 before unpacking them;\n"
+            "  - an md5 mismatch means a different or unfinished file: delete it and run again."
+        ) from error
+
+
+def places365_photos() -> list[Path]:
+    """The 36,500 Places365-Standard validation photos (256x256), downloaded and md5-checked by
+    ``torchvision.datasets.Places365``; their paths in a fixed order."""
+    from torchvision import datasets
+
+    dataset = _large_set("places365", lambda root: datasets.Places365(
+        str(root), split="val", small=True, download=True))
+    return [Path(path) for path, _ in dataset.imgs]
+
+
+def dtd_textures() -> list[Path]:
+    """All 5,640 photos of the Describable Textures Dataset, downloaded and md5-checked by
+    ``torchvision.datasets.DTD``; their paths in a fixed order."""
+    from torchvision import datasets
+
+    def make(root):
+        datasets.DTD(str(root.parent), download=True)  # torchvision keeps DTD in ROOT/dtd/
+        return sorted((root / "dtd" / "images").glob("*/*.jpg"))
+
+    return _large_set("dtd", make)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,40 @@ def load_image(source, size=None, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
 
         tensor = TF.resize(tensor, size if isinstance(size, int) else list(size), antialias=True).clamp(0, 1)
     return tensor
+
+
+
+class ImageFiles(Sequence):
+    """A list of pictures (files or registry names) read with :func:`load_image` (shorter side ``size``) when
+    indexed, for sets too large to hold in memory. A file that cannot be read is reported once and skipped
+    (the next one is used in its place), so one bad image in 36,500 does not stop a long training run.
+    ``keep=True`` loads and keeps them all up front, for small sets: then a bad file raises at once."""
+
+    def __init__(self, sources, size=None, keep: bool = False):
+        self.sources, self.size, self.bad = list(sources), size, set()
+        if not self.sources:
+            raise ImageLoadError("ImageFiles got an empty list of pictures: check the folder or download.")
+        self._kept = [load_image(s, size) for s in self.sources] if keep else None
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if self._kept is not None:
+            return self._kept[index]
+        index = range(len(self))[index]  # negative indices, IndexError past the end
+        for offset in range(len(self)):
+            i = (index + offset) % len(self)
+            if i in self.bad:
+                continue
+            try:
+                return load_image(self.sources[i], self.size)
+            except ImageLoadError as error:
+                self.bad.add(i)
+                warnings.warn(f"skipping an unreadable training image: {error}", stacklevel=2)
+        raise ImageLoadError(f"none of the {len(self)} pictures could be read (first: {self.sources[0]}).")
 
 
 def _in_notebook() -> bool:

@@ -13,8 +13,8 @@ import time
 
 import torch
 
-from ..adain import (ADAIN_SETTINGS, ENCODER_LAYER, HELD_OUT_PAINTING, HELD_OUT_PHOTO, TRAIN_PAINTINGS, TRAIN_PHOTOS,
-                     build_decoder, build_encoder, stylise, train_decoder)
+from ..adain import (ADAIN_SETTINGS, ENCODER_LAYER, HELD_OUT_PAINTING, HELD_OUT_PHOTO, build_decoder, build_encoder,
+                     stylise, train_decoder, training_images)
 from ..images import load_image
 from ..profiles import pick_settings
 from ..training import LossHistory
@@ -40,9 +40,7 @@ def run(profile: str, device: torch.device) -> dict:
         torch.backends.cudnn.benchmark = True
     encoder = build_encoder(pretrained=True).to(device)
     decoder = build_decoder().to(device)
-    train_size = max(2 * cfg.crop, 128)
-    photos = [load_image(n, train_size).to(device) for n in TRAIN_PHOTOS]
-    paintings = [load_image(n, train_size).to(device) for n in TRAIN_PAINTINGS]
+    photos, paintings = training_images(cfg)
     history = LossHistory()
     _sync(device)
     began = time.perf_counter()
@@ -56,6 +54,9 @@ def run(profile: str, device: torch.device) -> dict:
         "training_steps": len(history.records),
         "batch_size": cfg.batch_size,
         "crop": cfg.crop,
+        "training_photos": len(photos),
+        "training_paintings": len(paintings),
+        "skipped_unreadable_images": len(photos.bad) + len(paintings.bad),
         "content_loss_final": statistics.fmean(r["content"] for r in last),
         "style_loss_final": statistics.fmean(r["style"] for r in last),
         "content_loss_first": history.records[0]["content"],
