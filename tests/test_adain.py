@@ -163,13 +163,14 @@ def test_bench_smoke_returns_metrics(monkeypatch, tmp_path):
     monkeypatch.setitem(ad.ADAIN_SETTINGS, "smoke", {**ad.ADAIN_SETTINGS["smoke"], "epochs": 1,
                                                       "steps_per_epoch": 1, "crop": 16, "timing_repeats": 1})
     monkeypatch.setattr(bench, "_median_ms", lambda fn, repeats, device: 1.0)  # no 512-px timing in a unit test
-    monkeypatch.setattr(bench, "TRAIN_PHOTOS", ["rocket"])  # small files: decoding big JPEGs is slow
-    monkeypatch.setattr(bench, "TRAIN_PAINTINGS", ["woman_with_hat_matisse"])
+    monkeypatch.setattr(ad, "TRAIN_PHOTOS", ["rocket"])  # small files: decoding big JPEGs is slow
+    monkeypatch.setattr(ad, "TRAIN_PAINTINGS", ["woman_with_hat_matisse"])
     metrics = bench.run("smoke", torch.device("cpu"))
     for key in ("training_seconds", "content_loss_final", "style_loss_final", "inference_ms_256",
                 "inference_ms_512", "pretrained_encoder"):
         assert key in metrics
     assert metrics["pretrained_encoder"] is False and metrics["training_steps"] == 1
+    assert (metrics["training_photos"], metrics["training_paintings"], metrics["skipped_unreadable_images"]) == (1, 1, 0)
 
 
 def test_training_images_add_the_large_sets_only_in_full(monkeypatch, tmp_path):
