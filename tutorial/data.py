@@ -172,19 +172,23 @@ def resolve(name: str) -> Asset:
     raise KeyError(f"no asset named {name!r}. Known assets: {', '.join(ASSETS)}; groups: {', '.join(GROUPS)}")
 
 
-def _sources(asset: Asset) -> list[str]:
-    found = []
+def _mirrored(relative_path: str) -> str | None:
+    """Where the mirror (``TUTORIAL_MIRROR``) keeps ``relative_path``: a URL or a local path; None without one."""
     base = mirror()
-    if base:
-        if base.startswith(("http://", "https://")):
-            found.append(base.rstrip("/") + "/" + asset.path)
-        else:
-            found.append(str(Path(base).expanduser() / asset.path))
-    return found + list(asset.urls)
+    if not base:
+        return None
+    if base.startswith(("http://", "https://")):
+        return base.rstrip("/") + "/" + relative_path
+    return str(Path(base).expanduser() / relative_path)
 
 
-def _copy_verified(source: str, asset: Asset, target: Path, timeout: float) -> None:
-    """Stream ``source`` into a temporary file beside ``target``; rename it into place only if it checks out."""
+def _sources(asset: Asset) -> list[str]:
+    return [s for s in [_mirrored(asset.path)] if s] + list(asset.urls)
+
+
+def _copy_to(source: str, target: Path, timeout: float, asset: Asset | None = None) -> None:
+    """Stream ``source`` (URL or path) into a temporary file beside ``target`` and rename it into place,
+    only once its size and sha256 match ``asset`` when one is given: never a partial file under the final name."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
@@ -200,9 +204,9 @@ def _copy_verified(source: str, asset: Asset, target: Path, timeout: float) -> N
                     digest.update(block)
                     size += len(block)
                     out.write(block)
-        if size != asset.size:
+        if asset is not None and size != asset.size:
             raise OSError(f"got {size:,} bytes, expected {asset.size:,} (transfer cut short or wrong file)")
-        if digest.hexdigest() != asset.sha256:
+        if asset is not None and digest.hexdigest() != asset.sha256:
             raise OSError(f"sha256 {digest.hexdigest()[:16]}... does not match the expected {asset.sha256[:16]}...")
         os.replace(tmp, target)
     finally:
@@ -227,7 +231,7 @@ def fetch(name: str, *, retries: int = 3, timeout: float = 30.0, quiet: bool = F
         is_local = not source.startswith(("http://", "https://"))
         for attempt in range(1 if is_local else retries):
             try:
-                _copy_verified(source, asset, target, timeout)
+                _copy_to(source, target, timeout, asset)
                 if not quiet:
                     print(f"fetched {asset.path} from {source}")
                 return target
@@ -296,20 +300,20 @@ def mnist_dataset(train: bool = True, transform=None, fashion: bool = False):
 #
 # These archives are too large for the registry's mirror-everything approach (hundreds of MB each) and come with
 # torchvision's own md5 checksums; torchvision downloads, verifies and unpacks them. Both sources need no account
-# and have no quota. For an offline room, put the archives in the mirror (same layout as the data folder):
+# and have no quota; both are for research and education use (http://places2.csail.mit.edu/download.html,
+# https://www.robots.ox.ac.uk/~vgg/data/dtd/). For an offline room, put the archives in the mirror (same layout
+# as the data folder):
 #   MIRROR/places365/filelist_places365-standard.tar   MIRROR/places365/val_256.tar   MIRROR/dtd/dtd-r1.0.1.tar.gz
 # They are copied into the data folder first, and torchvision then checks their md5 before using them.
 LARGE_SETS = {
     "places365": {
         "what": "Places365-Standard validation photos: 36,500 scenes, 256x256 JPEG (Zhou et al., MIT CSAIL)",
-        "license": "research and education use (see http://places2.csail.mit.edu/download.html)",
         "url": "http://data.csail.mit.edu/places/places365/",
         "archives": ("filelist_places365-standard.tar", "val_256.tar"),
         "size": "about 525 MB",
     },
     "dtd": {
         "what": "Describable Textures Dataset: 5,640 texture photos in 47 categories (Cimpoi et al., Oxford VGG)",
-        "license": "research use (see https://www.robots.ox.ac.uk/~vgg/data/dtd/)",
         "url": "https://www.robots.ox.ac.uk/~vgg/data/dtd/download/",
         "archives": ("dtd-r1.0.1.tar.gz",),
         "size": "about 625 MB",
@@ -320,33 +324,14 @@ LARGE_SETS = {
 def _seed_from_mirror(folder: str, archives: tuple[str, ...], timeout: float = 60.0) -> None:
     """Copy the archives of a large set from the mirror into ``data_dir()/folder`` where they are missing.
     No checksum here: torchvision checks the md5 of what it finds before it unpacks it."""
-    base = mirror()
-    if not base:
-        return
     for archive in archives:
-        target = data_dir() / folder / archive
-        if target.exists():
+        target, source = data_dir() / folder / archive, _mirrored(f"{folder}/{archive}")
+        if source is None or target.exists():
             continue
-        source = base.rstrip("/") + f"/{folder}/{archive}" if base.startswith(("http://", "https://")) \
-            else str(Path(base).expanduser() / folder / archive)
-        if not source.startswith(("http://", "https://")) and not os.path.exists(source):
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{archive}.", suffix=".part", dir=target.parent)
         try:
-            with os.fdopen(fd, "wb") as out:
-                if source.startswith(("http://", "https://")):
-                    stream = urllib.request.urlopen(source, timeout=timeout)
-                else:
-                    stream = open(source, "rb")
-                with stream:
-                    shutil.copyfileobj(stream, out, CHUNK)
-            os.replace(tmp, target)
+            _copy_to(source, target, timeout)
         except (OSError, urllib.error.URLError):
             pass  # not in the mirror: torchvision tries the public URL next
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
 
 
 def _large_set(name: str, make):

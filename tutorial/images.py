@@ -91,7 +91,6 @@ def load_image(source, size=None, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
     return tensor
 
 
-
 class ImageFiles(Sequence):
     """A list of pictures (files or registry names) read with :func:`load_image` (shorter side ``size``) when
     indexed, for sets too large to hold in memory. A file that cannot be read is reported once and skipped
