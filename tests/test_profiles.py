@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from tutorial import profiles
-from tutorial.profiles import current_profile, pick_device, pick_settings, seed_everything
+from tutorial.profiles import current_profile, parse_setting, pick_device, pick_settings, seed_everything
 
 TABLE = {"smoke": {"size": 8, "steps": 1}, "laptop": {"size": 32, "steps": 100}, "full": {"size": 64, "steps": 9}}
 
@@ -32,6 +32,23 @@ def test_pick_settings(monkeypatch):
     assert "size" in repr(cfg) and "laptop" in repr(cfg)
     with pytest.raises(AttributeError, match="no 'epochs'"):
         cfg.epochs
+
+
+def test_overrides_replace_settings_for_one_run():
+    cfg = pick_settings(TABLE, "laptop", {"steps": "250", "size": 48})
+    assert cfg.steps == 250 and cfg.size == 48 and pick_settings(TABLE, "laptop").steps == 100  # table untouched
+    assert [parse_setting(t) for t in ("none", "True", "3", "2e-4", "cuda")] == [None, True, 3, 2e-4, "cuda"]
+    with pytest.raises(ValueError, match="no setting 'epochs'.*size, steps"):
+        pick_settings(TABLE, "laptop", {"epochs": 3})
+
+
+def test_bench_cli_rejects_an_unknown_setting(capsys):
+    from tutorial.cli import main
+
+    assert main(["bench", "gan", "--profile", "smoke", "--device", "cpu", "--set", "epoch=3"]) == 2
+    assert "no setting 'epoch'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["bench", "gan", "--set", "epochs"])
 
 
 def test_profiles_must_set_the_same_keys():

@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", default=None, help="smoke, laptop or full (default: TUTORIAL_PROFILE's)")
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     p.add_argument("--json", dest="json_file", default=None, help="also write the JSON to this file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="change one of the lesson's settings for this run, e.g. --set epochs=15 (repeatable)")
     p = sub.add_parser("export", help="regenerate tutorial/ modules from the notebooks' '#| export' cells")
     p.add_argument("--check", action="store_true", help="only report modules that differ; exit 1 if any")
     args = parser.parse_args(argv)
@@ -87,7 +89,17 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import run_benchmark
         from .profiles import current_profile
 
-        result = run_benchmark(args.lesson, args.profile or current_profile(), args.device)
+        overrides = {}
+        for item in args.overrides:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                parser.error(f"--set takes KEY=VALUE, e.g. --set epochs=15; got {item!r}")
+            overrides[key.strip()] = value
+        try:
+            result = run_benchmark(args.lesson, args.profile or current_profile(), args.device, overrides)
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 2
         text = json.dumps(result, indent=2)
         print(text)
         if args.json_file:

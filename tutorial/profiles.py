@@ -91,11 +91,28 @@ class Settings(dict):
         return f"Settings for profile {self.profile!r}:\n{rows}"
 
 
-def pick_settings(table: dict[str, dict], profile: str | None = None) -> Settings:
+def parse_setting(text: str):
+    """A setting's value from the command line: ``none``, ``true``/``false``, an int, a float, else the text."""
+    low = text.strip().lower()
+    if low in ("none", "null"):
+        return None
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def pick_settings(table: dict[str, dict], profile: str | None = None, overrides: dict | None = None) -> Settings:
     """Choose a lesson's settings for ``profile`` (default: :func:`current_profile`).
 
     ``table`` maps each of ``smoke``, ``laptop`` and ``full`` to a dict. All three must have the same keys:
-    the profiles change sizes, never the code path.
+    the profiles change sizes, never the code path. ``overrides`` replaces some values (strings are parsed
+    with :func:`parse_setting`), e.g. ``{"epochs": 15}`` to ask what more training buys; a key the table
+    lacks is an error.
     """
     missing = [p for p in PROFILES if p not in table]
     if missing:
@@ -109,4 +126,9 @@ def pick_settings(table: dict[str, dict], profile: str | None = None) -> Setting
     profile = profile or current_profile()
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
-    return Settings(dict(table[profile]), profile)
+    values = dict(table[profile])
+    for key, value in (overrides or {}).items():
+        if key not in values:
+            raise ValueError(f"no setting {key!r} to override; this lesson's settings are {', '.join(values)}")
+        values[key] = parse_setting(value) if isinstance(value, str) else value
+    return Settings(values, profile)

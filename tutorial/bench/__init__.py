@@ -1,7 +1,8 @@
 """Benchmarks: ``python -m tutorial bench LESSON --profile P`` trains one lesson from scratch and evaluates it.
 
-Each lesson has a module here, ``tutorial/bench/LESSON.py``, with ``run(settings, device) -> dict`` that
-trains with the lesson's own (exported) code and returns its metrics. The speed and quality targets of the
+Each lesson has a module here, ``tutorial/bench/LESSON.py``, with ``run(profile, device, overrides=None) -> dict``
+that trains with the lesson's own (exported) code and returns its metrics. ``overrides`` changes some of the
+lesson's settings for one run (``--set epochs=15``); the JSON records them. The speed and quality targets of the
 course live in these numbers, not in timed tests.
 """
 from __future__ import annotations
@@ -20,8 +21,9 @@ def lessons() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
-def run_benchmark(lesson: str, profile: str, device: str | None = None) -> dict:
-    """Train and evaluate ``lesson`` in ``profile`` from scratch; return one JSON-ready dict."""
+def run_benchmark(lesson: str, profile: str, device: str | None = None, overrides: dict | None = None) -> dict:
+    """Train and evaluate ``lesson`` in ``profile`` from scratch, with some of its settings replaced by
+    ``overrides`` (lesson settings only, never the judge's); return one JSON-ready dict."""
     from ..profiles import PROFILES, pick_device, seed_everything
 
     if lesson not in lessons():
@@ -36,7 +38,7 @@ def run_benchmark(lesson: str, profile: str, device: str | None = None) -> dict:
         os.environ["TUTORIAL_CHECKPOINTS"] = scratch  # from scratch: no cached checkpoint is read or kept
         try:
             start = time.perf_counter()
-            metrics = module.run(profile, dev)
+            metrics = module.run(profile, dev, overrides)
             wall = time.perf_counter() - start
         finally:
             if previous is None:
@@ -46,6 +48,7 @@ def run_benchmark(lesson: str, profile: str, device: str | None = None) -> dict:
     return {
         "lesson": lesson,
         "profile": profile,
+        "overrides": dict(overrides or {}),
         "device": str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""),
         "cpu_threads": torch.get_num_threads(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

@@ -34,8 +34,8 @@ def _median_ms(fn, repeats: int, device: torch.device) -> float:
     return round(statistics.median(times), 1)
 
 
-def run(profile: str, device: torch.device) -> dict:
-    cfg = pick_settings(ADAIN_SETTINGS, profile)
+def run(profile: str, device: torch.device, overrides: dict | None = None) -> dict:
+    cfg = pick_settings(ADAIN_SETTINGS, profile, overrides)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     encoder = build_encoder(pretrained=True).to(device)

@@ -7,12 +7,12 @@ import time
 import torch
 
 
-def run(profile: str, device: torch.device) -> dict:
+def run(profile: str, device: torch.device, overrides: dict | None = None) -> dict:
     from ..cnn import CNN_SETTINGS, SmallVGG, evaluate_classifier, mnist_tensors, train_classifier
     from ..metrics import judge_calibration
     from ..profiles import pick_settings
 
-    cfg = pick_settings(CNN_SETTINGS, profile)
+    cfg = pick_settings(CNN_SETTINGS, profile, overrides)
     cfg["fashion"] = False
     train_x, train_y = mnist_tensors(train=True, limit=cfg.train_limit)
     test_x, test_y = mnist_tensors(train=False, limit=cfg.test_limit)

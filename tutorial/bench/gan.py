@@ -7,13 +7,13 @@ import time
 import torch
 
 
-def run(profile: str, device: torch.device) -> dict:
+def run(profile: str, device: torch.device, overrides: dict | None = None) -> dict:
     from ..cnn import mnist_tensors
     from ..gan import GAN_SETTINGS, DCGANDiscriminator, DCGANGenerator, dcgan_init, sample_images, train_dcgan
     from ..metrics import judge_samples, mnist_judge
     from ..profiles import pick_settings
 
-    cfg = pick_settings(GAN_SETTINGS, profile)
+    cfg = pick_settings(GAN_SETTINGS, profile, overrides)
     cfg["fashion"] = False  # the judge knows digits only
     images, _ = mnist_tensors(train=True, limit=cfg.train_limit)
     generator = DCGANGenerator(cfg.nz, cfg.g_width).apply(dcgan_init)

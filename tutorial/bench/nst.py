@@ -25,8 +25,8 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def run(profile: str, device: torch.device) -> dict:
-    cfg = pick_settings(NST_SETTINGS, profile)
+def run(profile: str, device: torch.device, overrides: dict | None = None) -> dict:
+    cfg = pick_settings(NST_SETTINGS, profile, overrides)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # one fixed image size: let cuDNN pick its fastest kernels
     vgg = load_vgg19(pretrained=True).to(device)

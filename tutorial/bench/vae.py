@@ -8,14 +8,14 @@ import time
 import torch
 
 
-def run(profile: str, device: torch.device) -> dict:
+def run(profile: str, device: torch.device, overrides: dict | None = None) -> dict:
     from ..cnn import mnist_tensors
     from ..metrics import judge_samples, mnist_judge
     from ..profiles import pick_settings
     from ..vae import (VAE_SETTINGS, ConvVAE, binarized_mnist_test, evaluate_elbo, iwae_log_likelihood,
                        train_vae, vae_samples)
 
-    cfg = pick_settings(VAE_SETTINGS, profile)
+    cfg = pick_settings(VAE_SETTINGS, profile, overrides)
     images, _ = mnist_tensors(train=True, limit=cfg.train_limit)
     test = binarized_mnist_test(cfg.test_limit, cfg.binarize_seed)
     model = ConvVAE(cfg.latent_dim, cfg.width, cfg.hidden)
