@@ -53,7 +53,10 @@ def test_judge_reports_the_agreed_keys_and_is_cached():
     images, _ = cnn.mnist_tensors(train=True, limit=64)
     features = metrics.judge_features(images, "cpu")
     assert features.shape == (64, cnn.CNN_SETTINGS["smoke"]["hidden"])
+    probs = metrics.judge_probabilities(images, "cpu")
+    assert probs.shape == (64, 10) and torch.allclose(probs.sum(1), torch.ones(64), atol=1e-5)
     report = metrics.judge_samples(images, "cpu")
+    assert report["confident_fraction"] == pytest.approx(float((probs.max(1).values >= 0.9).double().mean()))
     assert set(report) >= {"fid_mnist", "confident_fraction", "min_class_share", "class_shares",
                            "mean_confidence", "n"}
     assert report["n"] == 64 and len(report["class_shares"]) == 10

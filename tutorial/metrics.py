@@ -7,6 +7,7 @@ current profile's ``CNN_SETTINGS``; notebooks 02 (GAN) and 03 (VAE) and their be
 - :func:`frechet_distance`: the Fréchet (2-Wasserstein) distance between Gaussians fitted to two feature sets.
 - :func:`mnist_judge`: the trained classifier, in eval mode, frozen; cached per profile, device and checkpoint.
 - :func:`judge_features`: its penultimate-layer features for images ``[N, 1, 28, 28]`` in [0, 1].
+- :func:`judge_probabilities`: its softmax over the ten digits for each image.
 - :func:`judge_samples`: ``fid_mnist`` against the MNIST test (or train) set, confidence and coverage.
 - :func:`judge_calibration`: the same numbers for sets of known quality (real, blurred, noisy, one class).
 
@@ -126,6 +127,11 @@ def _features_and_probs(images: Tensor, device=None, profile: str | None = None,
 def judge_features(images: Tensor, device=None, profile: str | None = None) -> Tensor:
     """Penultimate-layer features ``[N, hidden]`` (on the CPU) of the judge for images ``[N, 1, 28, 28]`` in [0, 1]."""
     return _features_and_probs(images, device, profile)[0]
+
+
+def judge_probabilities(images: Tensor, device=None, profile: str | None = None) -> Tensor:
+    """The judge's class probabilities ``[N, 10]`` (softmax, on the CPU) for images ``[N, 1, 28, 28]`` in [0, 1]."""
+    return _features_and_probs(images, device, profile)[1]
 
 
 def _reference_statistics(reference: str, device=None, profile: str | None = None) -> tuple[Tensor, Tensor]:
