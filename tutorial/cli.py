@@ -87,14 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "bench":
         from .bench import run_benchmark
-        from .profiles import current_profile
+        from .profiles import current_profile, parse_setting
 
         overrides = {}
         for item in args.overrides:
             key, sep, value = item.partition("=")
             if not sep or not key.strip():
                 parser.error(f"--set takes KEY=VALUE, e.g. --set epochs=15; got {item!r}")
-            overrides[key.strip()] = value
+            overrides[key.strip()] = parse_setting(value)
         try:
             result = run_benchmark(args.lesson, args.profile or current_profile(), args.device, overrides)
         except ValueError as error:
