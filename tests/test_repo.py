@@ -142,24 +142,27 @@ def test_every_lesson_module_is_importable():
 
 
 def test_bench_prints_one_json_object(monkeypatch, capsys, tmp_path):
-    """`bench` runs a lesson's run(profile, device) with fresh checkpoints and wraps its metrics."""
+    """`bench` runs a lesson's run(profile, device, overrides) with fresh checkpoints and wraps its metrics."""
     import types
 
     from tutorial import bench, cli
 
     seen = {}
 
-    def run(profile, device):
+    def run(profile, device, overrides=None):
         import os
 
         seen["checkpoints"] = os.environ["TUTORIAL_CHECKPOINTS"]
+        seen["overrides"] = overrides
         return {"accuracy": 0.5, "profile_seen": profile}
 
     monkeypatch.setitem(sys.modules, "tutorial.bench.fake", types.SimpleNamespace(run=run))
     monkeypatch.setattr(bench, "lessons", lambda: ["fake"])
     monkeypatch.setenv("TUTORIAL_CHECKPOINTS", "/keep/me")
-    assert cli.main(["bench", "fake", "--profile", "smoke", "--device", "cpu", "--json", str(tmp_path / "r.json")]) == 0
+    assert cli.main(["bench", "fake", "--profile", "smoke", "--device", "cpu", "--json", str(tmp_path / "r.json"),
+                     "--set", "epochs=3", "--set", "lr=2e-4"]) == 0
     printed = json.loads(capsys.readouterr().out)
+    assert printed["overrides"] == seen["overrides"] == {"epochs": 3, "lr": 2e-4}  # parsed, and recorded
     assert printed == json.loads((tmp_path / "r.json").read_text())
     assert {"lesson", "profile", "device", "torch", "wall_seconds", "metrics"} <= set(printed)
     assert printed["metrics"] == {"accuracy": 0.5, "profile_seen": "smoke"} and printed["device"] == "cpu"
