@@ -101,7 +101,7 @@ def test_bench_returns_the_issue_metrics(monkeypatch, tiny_judge):
 
     monkeypatch.setitem(gan.GAN_SETTINGS, "smoke", {**gan.GAN_SETTINGS["smoke"], "train_limit": 128,
                                                     "n_judge": 200, "g_width": 8, "d_width": 8})
-    metrics = bench.run("smoke", torch.device("cpu"), overrides={"g_width": "4"})  # as `--set g_width=4`
+    metrics = bench.run("smoke", torch.device("cpu"), overrides={"g_width": 4})  # as `--set g_width=4`
     assert metrics["g_width"] == 4
     for key in ("fid_mnist", "confident_fraction", "min_class_share", "fid_floor_train_vs_test"):
         assert isinstance(metrics[key], float) and metrics[key] >= 0

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from tutorial import profiles
-from tutorial.profiles import current_profile, parse_setting, pick_device, pick_settings, seed_everything
+from tutorial.profiles import SettingError, current_profile, parse_setting, pick_device, pick_settings, seed_everything
 
 TABLE = {"smoke": {"size": 8, "steps": 1}, "laptop": {"size": 32, "steps": 100}, "full": {"size": 64, "steps": 9}}
 
@@ -35,10 +35,10 @@ def test_pick_settings(monkeypatch):
 
 
 def test_overrides_replace_settings_for_one_run():
-    cfg = pick_settings(TABLE, "laptop", {"steps": "250", "size": 48})
+    cfg = pick_settings(TABLE, "laptop", {"steps": 250, "size": 48})
     assert cfg.steps == 250 and cfg.size == 48 and pick_settings(TABLE, "laptop").steps == 100  # table untouched
     assert [parse_setting(t) for t in ("none", "True", "3", "2e-4", "cuda")] == [None, True, 3, 2e-4, "cuda"]
-    with pytest.raises(ValueError, match="no setting 'epochs'.*size, steps"):
+    with pytest.raises(SettingError, match="no setting 'epochs'.*size, steps"):
         pick_settings(TABLE, "laptop", {"epochs": 3})
 
 

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "bench":
         from .bench import run_benchmark
-        from .profiles import current_profile, parse_setting
+        from .profiles import SettingError, current_profile, parse_setting
 
         overrides = {}
         for item in args.overrides:
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides[key.strip()] = parse_setting(value)
         try:
             result = run_benchmark(args.lesson, args.profile or current_profile(), args.device, overrides)
-        except ValueError as error:
+        except SettingError as error:
             print(error, file=sys.stderr)
             return 2
         text = json.dumps(result, indent=2)

@@ -91,6 +91,10 @@ class Settings(dict):
         return f"Settings for profile {self.profile!r}:\n{rows}"
 
 
+class SettingError(ValueError):
+    """An override names a setting the lesson does not have."""
+
+
 def parse_setting(text: str):
     """A setting's value from the command line: ``none``, ``true``/``false``, an int, a float, else the text."""
     low = text.strip().lower()
@@ -110,9 +114,8 @@ def pick_settings(table: dict[str, dict], profile: str | None = None, overrides:
     """Choose a lesson's settings for ``profile`` (default: :func:`current_profile`).
 
     ``table`` maps each of ``smoke``, ``laptop`` and ``full`` to a dict. All three must have the same keys:
-    the profiles change sizes, never the code path. ``overrides`` replaces some values (strings are parsed
-    with :func:`parse_setting`), e.g. ``{"epochs": 15}`` to ask what more training buys; a key the table
-    lacks is an error.
+    the profiles change sizes, never the code path. ``overrides`` replaces some values for one run, e.g.
+    ``{"epochs": 15}`` to ask what more training buys; a key the table lacks raises :class:`SettingError`.
     """
     missing = [p for p in PROFILES if p not in table]
     if missing:
@@ -126,9 +129,8 @@ def pick_settings(table: dict[str, dict], profile: str | None = None, overrides:
     profile = profile or current_profile()
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
-    values = dict(table[profile])
-    for key, value in (overrides or {}).items():
-        if key not in values:
-            raise ValueError(f"no setting {key!r} to override; this lesson's settings are {', '.join(values)}")
-        values[key] = parse_setting(value) if isinstance(value, str) else value
-    return Settings(values, profile)
+    values = table[profile]
+    unknown = [key for key in overrides or {} if key not in values]
+    if unknown:
+        raise SettingError(f"no setting {unknown[0]!r} to override; this lesson's settings are {', '.join(values)}")
+    return Settings({**values, **(overrides or {})}, profile)
