@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .profiles import current_profile, pick_device, pick_settings
+from .profiles import pick_device, pick_settings
 
 CONFIDENT = 0.9  # a prediction counts as confident when its softmax probability is at least this
 
