@@ -71,7 +71,8 @@ def test_sample_images_in_unit_range_and_reproducible():
 
 def _tiny_cfg(**changes):
     cfg = pick_settings(gan.GAN_SETTINGS, "smoke")
-    cfg.update({"nz": 8, "g_width": 8, "d_width": 8, "batch_size": 32, "epochs": 2, "live_every": 0, **changes})
+    cfg.update({"nz": 8, "g_width": 8, "d_width": 8, "clusters": 0, "batch_size": 32, "epochs": 2, "live_every": 0,
+                **changes})
     return cfg
 
 
@@ -107,3 +108,60 @@ def test_bench_returns_the_issue_metrics(monkeypatch, tiny_judge):
         assert isinstance(metrics[key], float) and metrics[key] >= 0
     assert 0 <= metrics["confident_fraction"] <= 1 and 0 <= metrics["min_class_share"] <= 0.1 + 1e-9
     assert metrics["samples"] == 200 and metrics["image_size"] == 28
+    assert metrics["clusters"] == 10 and 0 < metrics["cluster_purity"] <= 1  # smoke clusters, measured by labels
+
+
+def test_kmeans_finds_separate_blobs_and_stops_at_a_fixed_point():
+    rng = torch.Generator().manual_seed(1)
+    centres = torch.tensor([[0.0, 0.0, 0.0], [8.0, 0.0, 0.0], [0.0, 8.0, 0.0], [0.0, 0.0, 8.0]])
+    points = (centres[:, None] + torch.randn(4, 50, 3, generator=rng)).reshape(-1, 3)
+    truth = torch.arange(4).repeat_interleave(50)
+    groups, found = gan.kmeans(points, 4)
+    # one group per blob, whatever the numbering
+    assert sorted(len(groups[truth == b].unique()) for b in range(4)) == [1, 1, 1, 1]
+    assert len(groups.unique()) == 4
+    assert torch.equal(torch.cdist(points, found).argmin(1), groups)  # each point with its nearest centre
+    torch.testing.assert_close(found, torch.stack([points[groups == j].mean(0) for j in range(4)]))
+    assert torch.equal(gan.kmeans(points, 4, seed=0)[0], groups)  # seeded: reproducible
+    same, _ = gan.kmeans(torch.ones(20, 5), 3)  # all points equal: no crash, one group used
+    assert len(same.unique()) == 1
+    assert gan.cluster_purity(groups, truth) == 1.0
+    assert gan.cluster_purity(torch.zeros(4, dtype=torch.long), torch.tensor([0, 0, 0, 1])) == 0.75
+
+
+def test_cluster_conditioned_networks():
+    torch.manual_seed(0)
+    g = gan.DCGANGenerator(nz=8, width=4, clusters=5).apply(gan.dcgan_init)
+    d = gan.DCGANDiscriminator(width=4, clusters=5).apply(gan.dcgan_init)
+    z, c = torch.randn(6, 8), torch.tensor([0, 1, 2, 3, 4, 0])
+    g.eval()
+    images = g(z, c)
+    assert images.shape == (6, 1, 28, 28)
+    torch.testing.assert_close(g(z, torch.nn.functional.one_hot(c, 5).float()), images)  # ids == one-hot codes
+    assert not torch.allclose(g(z, (c + 1) % 5), images)  # the cluster changes the image
+    assert d(images, c).shape == (6,) and not torch.allclose(d(images, c), d(images, (c + 1) % 5))
+    assert g.net[0].in_channels == 8 + 5
+    with pytest.raises(ValueError, match="clusters"):
+        g(z)
+    with pytest.raises(ValueError, match="clusters"):
+        d(images)
+    torch.testing.assert_close(g.cluster_weights, torch.full((5,), 0.2))
+
+
+def test_clustered_training_sets_cluster_weights_and_reloads(checkpoints):
+    torch.manual_seed(0)
+    images = torch.zeros(256, 1, 28, 28)
+    images[:192, :, 8:20, 12:16] = 1.0  # three quarters vertical bars
+    images[192:, :, 12:16, 8:20] = 1.0  # one quarter horizontal bars
+    cfg = _tiny_cfg(clusters=2)
+    g = gan.DCGANGenerator(8, 8, clusters=2).apply(gan.dcgan_init)
+    d = gan.DCGANDiscriminator(8, clusters=2).apply(gan.dcgan_init)
+    with pytest.raises(ValueError, match="clusters=2"):
+        gan.train_dcgan(gan.DCGANGenerator(8, 8), gan.DCGANDiscriminator(8), images, cfg, "cpu", quiet=True)
+    history, samples = gan.train_dcgan(g, d, images, cfg, "cpu", quiet=True)
+    assert sorted(g.cluster_weights.tolist()) == [0.25, 0.75]  # k-means found the two kinds of bar
+    assert len(samples.grids) == 2 and len(history.records) == 2 * (256 // 32)
+    g2 = gan.DCGANGenerator(8, 8, clusters=2)
+    gan.train_dcgan(g2, gan.DCGANDiscriminator(8, clusters=2), images, cfg, "cpu", quiet=True)  # loads
+    torch.testing.assert_close(g2.cluster_weights, g.cluster_weights)
+    torch.testing.assert_close(gan.sample_images(g2, 16), gan.sample_images(g, 16))

@@ -4,17 +4,17 @@
 GAN_SETTINGS = {
     "smoke": {  # seconds: CI runs the whole notebook in this profile; results are not meaningful
         "fashion": False, "train_limit": 512, "batch_size": 64, "epochs": 1, "nz": 64, "g_width": 8,
-        "d_width": 8, "lr": 2e-4, "beta1": 0.5, "live_every": 4, "n_judge": 500,
+        "d_width": 8, "clusters": 10, "lr": 2e-4, "beta1": 0.5, "live_every": 4, "n_judge": 500,
         "toy_steps": 20, "toy_batch": 32, "toy_pack": 4, "toy_g_steps": 5, "toy_snapshots": 4,
     },
     "laptop": {  # about 8 minutes on 2 CPU cores: small batches give more updates in the time
         "fashion": False, "train_limit": None, "batch_size": 32, "epochs": 5, "nz": 64, "g_width": 16,
-        "d_width": 16, "lr": 2e-4, "beta1": 0.5, "live_every": 250, "n_judge": 10000,
+        "d_width": 16, "clusters": 50, "lr": 2e-4, "beta1": 0.5, "live_every": 250, "n_judge": 10000,
         "toy_steps": 1000, "toy_batch": 128, "toy_pack": 4, "toy_g_steps": 5, "toy_snapshots": 6,
     },
     "full": {  # one GPU
         "fashion": False, "train_limit": None, "batch_size": 128, "epochs": 20, "nz": 100, "g_width": 32,
-        "d_width": 64, "lr": 2e-4, "beta1": 0.5, "live_every": 100, "n_judge": 10000,
+        "d_width": 64, "clusters": 50, "lr": 2e-4, "beta1": 0.5, "live_every": 100, "n_judge": 10000,
         "toy_steps": 2000, "toy_batch": 128, "toy_pack": 4, "toy_g_steps": 5, "toy_snapshots": 6,
     },
 }
@@ -54,19 +54,71 @@ def conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_pa
 
 
 import torch
+
+
+def kmeans(points, k, iters=30, seed=0):
+    """k-means clustering of ``points`` ``[N, D]`` into ``k`` groups: k-means++ start, then Lloyd's
+    iterations until no point changes group (at most ``iters``). Returns ``(groups, centres)``: ``[N]``
+    long and ``[k, D]``. Introduced in notebooks/02_gan.ipynb."""
+    rng = torch.Generator().manual_seed(seed)
+    points = points.float()
+    # k-means++: each next centre is drawn with probability proportional to the squared distance to the
+    # nearest centre so far (the clamp keeps the draw defined when all points coincide)
+    centres = points[torch.randint(len(points), (1,), generator=rng)]
+    nearest = torch.cdist(points, centres)[:, 0].pow(2)
+    for _ in range(k - 1):
+        new = points[torch.multinomial(nearest.clamp_min(1e-12), 1, generator=rng)]
+        centres = torch.cat([centres, new])
+        nearest = torch.minimum(nearest, torch.cdist(points, new)[:, 0].pow(2))
+    groups = torch.cdist(points, centres).argmin(1)
+    for _ in range(iters):
+        counts = torch.bincount(groups, minlength=k)
+        sums = torch.zeros_like(centres).index_add_(0, groups, points)
+        centres = torch.where(counts[:, None] > 0, sums / counts.clamp_min(1)[:, None], centres)  # the means
+        new_groups = torch.cdist(points, centres).argmin(1)  # each point to its nearest centre
+        if torch.equal(new_groups, groups):
+            break
+        groups = new_groups
+    return groups, centres
+
+
+def cluster_images(images, k, seed=0):
+    """k-means groups of ``images`` ``[N, C, H, W]`` by their raw pixels (no labels): ``[N]`` long.
+    Introduced in notebooks/02_gan.ipynb."""
+    return kmeans(images.flatten(1), k, seed=seed)[0]
+
+
+def cluster_purity(groups, labels):
+    """The share of items whose label is the most common label of their group (1.0: each group holds one
+    class). Labels measure clusters here; they never make them. Introduced in notebooks/02_gan.ipynb."""
+    groups, labels = groups.long(), labels.long()
+    table = torch.zeros(int(groups.max()) + 1, int(labels.max()) + 1)
+    table.index_put_((groups, labels), torch.ones(len(groups)), accumulate=True)
+    return (table.max(1).values.sum() / len(groups)).item()
+
+
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 
 class DCGANGenerator(nn.Module):
     """DCGAN generator for 28x28 images: noise ``[N, nz]`` (or ``[N, nz, 1, 1]``) -> images ``[N, C, 28, 28]``
     in [-1, 1] (tanh). Transposed convolutions 1 -> 7 -> 14 -> 28 (4w, 2w, w channels), batch norm and ReLU
-    after each, then a 3x3 convolution to the image. Introduced in notebooks/02_gan.ipynb."""
+    after each, then a 3x3 convolution to the image.
 
-    def __init__(self, nz=64, width=16, channels=1):
+    With ``clusters`` = K > 0 it also takes a cluster per image, ``[N]`` long (or ``[N, K]`` float, a mix of
+    one-hot codes), stacked as a one-hot code next to the noise; the buffer ``cluster_weights`` holds how
+    often to draw each cluster (the training set's frequencies, set by ``train_dcgan``).
+    Introduced in notebooks/02_gan.ipynb."""
+
+    def __init__(self, nz=64, width=16, channels=1, clusters=0):
         super().__init__()
-        self.nz = nz
+        self.nz, self.clusters = nz, clusters
+        if clusters:
+            self.register_buffer("cluster_weights", torch.full((clusters,), 1 / clusters))
         self.net = nn.Sequential(
-            nn.ConvTranspose2d(nz, 4 * width, 7, 1, 0, bias=False),         # 1x1 -> 7x7
+            nn.ConvTranspose2d(nz + clusters, 4 * width, 7, 1, 0, bias=False),  # 1x1 -> 7x7
             nn.BatchNorm2d(4 * width), nn.ReLU(inplace=True),
             nn.ConvTranspose2d(4 * width, 2 * width, 4, 2, 1, bias=False),  # 7 -> 14
             nn.BatchNorm2d(2 * width), nn.ReLU(inplace=True),
@@ -76,17 +128,30 @@ class DCGANGenerator(nn.Module):
             nn.Tanh(),
         )
 
-    def forward(self, z):
-        return self.net(z.view(z.shape[0], self.nz, 1, 1))
+    def forward(self, z, cluster=None):
+        z = z.view(z.shape[0], self.nz, 1, 1)
+        if self.clusters:
+            if cluster is None:
+                raise ValueError(f"this generator has {self.clusters} clusters: pass one per image")
+            code = cluster if cluster.is_floating_point() else F.one_hot(cluster, self.clusters)
+            z = torch.cat([z, code.to(z.dtype).view(-1, self.clusters, 1, 1)], 1)
+        return self.net(z)
 
 
 class DCGANDiscriminator(nn.Module):
     """DCGAN discriminator for 28x28 images: ``[N, C, 28, 28]`` in [-1, 1] -> one logit per image ``[N]``.
     Strided convolutions 28 -> 14 -> 7 -> 4 (w, 2w, 4w channels), LeakyReLU(0.2), batch norm except on the
-    input layer, and a 4x4 convolution to the logit. Introduced in notebooks/02_gan.ipynb."""
+    input layer, and a 4x4 convolution to the logit.
 
-    def __init__(self, width=32, channels=1):
+    With ``clusters`` = K > 0 it also takes each image's cluster ``[N]`` and adds the projection term
+    (Miyato and Koyama, 2018): a learned vector per cluster dotted with the last features summed over
+    positions. Introduced in notebooks/02_gan.ipynb."""
+
+    def __init__(self, width=32, channels=1, clusters=0):
         super().__init__()
+        self.clusters = clusters
+        if clusters:
+            self.embed = nn.Embedding(clusters, 4 * width)  # e_c, one vector per cluster
         self.net = nn.Sequential(
             nn.Conv2d(channels, width, 4, 2, 1),                            # 28 -> 14, no batch norm here
             nn.LeakyReLU(0.2, inplace=True),
@@ -97,14 +162,22 @@ class DCGANDiscriminator(nn.Module):
             nn.Conv2d(4 * width, 1, 4, 1, 0),                               # 4 -> 1: the logit
         )
 
-    def forward(self, x):
-        return self.net(x).view(-1)
+    def forward(self, x, cluster=None):
+        if not self.clusters:
+            return self.net(x).view(-1)
+        if cluster is None:
+            raise ValueError(f"this discriminator has {self.clusters} clusters: pass one per image")
+        features = self.net[:-1](x)                                     # phi(x): [N, 4w, 4, 4]
+        return self.net[-1](features).view(-1) + (self.embed(cluster) * features.sum((2, 3))).sum(1)
 
 
 def dcgan_init(module):
-    """DCGAN's weight initialisation, for ``model.apply(dcgan_init)``: convolution weights from N(0, 0.02^2),
-    batch-norm scales from N(1, 0.02^2) and shifts 0. Introduced in notebooks/02_gan.ipynb."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+    """DCGAN's weight initialisation, for ``model.apply(dcgan_init)``: convolution weights (and cluster
+    embeddings) from N(0, 0.02^2), batch-norm scales from N(1, 0.02^2) and shifts 0.
+    Introduced in notebooks/02_gan.ipynb."""
+    if isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
@@ -139,29 +212,45 @@ class EpochSamples:
 
 def gan_checkpoint_settings(generator, discriminator, cfg):
     """What identifies a DCGAN run: the architectures and the settings that shape its training."""
-    keys = ("fashion", "train_limit", "batch_size", "epochs", "nz", "lr", "beta1")
+    keys = ("fashion", "train_limit", "batch_size", "epochs", "nz", "clusters", "lr", "beta1")
     values = {**{k: cfg[k] for k in keys}, "generator": repr(generator), "discriminator": repr(discriminator)}
     return Settings(values, getattr(cfg, "profile", None))
 
 
 def train_dcgan(generator, discriminator, images, cfg, device, name=None, fixed_noise=None, live_every=None,
-                quiet=False, force=False):
+                quiet=False, force=False, groups=None):
     """Train a DCGAN on ``images`` ``[N, C, 28, 28]`` in [0, 1] (rescaled here to [-1, 1]), or load it.
 
     Adam(``cfg.lr``, betas=(``cfg.beta1``, 0.999)) for both networks; per step one discriminator update on
     a real and a fake batch, then one non-saturating generator update. Logs ``loss_d``, ``loss_g``,
     ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z))), and after each epoch keeps a grid drawn from
-    ``fixed_noise`` (default: 64 fixed vectors). Checkpoint ``name`` (default ``mnist_dcgan`` or
-    ``fashion_dcgan``), resumable per epoch. Returns ``(history, samples)``, ``samples.grids`` one tensor per
-    epoch in [-1, 1]. Introduced in notebooks/02_gan.ipynb.
+    ``fixed_noise`` (default: 64 fixed vectors; with clusters, cluster ``i % K`` for the i-th). Checkpoint
+    ``name`` (default ``mnist_dcgan`` or ``fashion_dcgan``), resumable per epoch. Returns
+    ``(history, samples)``, ``samples.grids`` one tensor per epoch in [-1, 1].
+
+    With ``cfg.clusters`` = K > 0 the networks take clusters (built with ``clusters=K``): ``groups`` ``[N]``
+    gives each image's cluster (default: ``cluster_images(images, K)``, computed only if there is training
+    to do), and the fakes' clusters are drawn with the training set's frequencies, which are kept in
+    ``generator.cluster_weights``. Introduced in notebooks/02_gan.ipynb.
     """
     name = name or f"{'fashion' if cfg.fashion else 'mnist'}_dcgan"
+    if generator.clusters != cfg.clusters or discriminator.clusters != cfg.clusters:
+        raise ValueError(f"cfg.clusters is {cfg.clusters}: build both networks with clusters={cfg.clusters}")
     generator.to(device)
     discriminator.to(device)
     data = images.to(device) * 2 - 1  # [0, 1] -> [-1, 1], the range of the generator's tanh
     if fixed_noise is None:
         fixed_noise = torch.randn(64, cfg.nz, generator=torch.Generator().manual_seed(1234))
     fixed_noise = fixed_noise.to(device)
+    fixed_clusters = torch.arange(len(fixed_noise), device=device) % cfg.clusters if cfg.clusters else None
+    real_groups = []  # filled on the first epoch trained
+
+    def clusters_of_real():
+        if not real_groups:
+            found = groups if groups is not None else cluster_images(images, cfg.clusters)
+            generator.cluster_weights.copy_(torch.bincount(found, minlength=cfg.clusters) / len(found))
+            real_groups.append(found.to(device))
+        return real_groups[0]
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     steps_per_epoch = len(data) // cfg.batch_size  # full batches only: batch norm dislikes a tiny last one
@@ -175,17 +264,22 @@ def train_dcgan(generator, discriminator, images, cfg, device, name=None, fixed_
         order = torch.randperm(len(data), device=device)
         bar = progress(range(steps_per_epoch), desc=f"{name} epoch {epoch + 1}/{cfg.epochs}", disable=quiet)
         for i in bar:
-            real = data[order[i * cfg.batch_size:(i + 1) * cfg.batch_size]]
-            fake = generator(torch.randn(len(real), cfg.nz, device=device))
+            batch = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            real = data[batch]
+            c_real = c_fake = None
+            if cfg.clusters:
+                c_real = clusters_of_real()[batch]
+                c_fake = torch.multinomial(generator.cluster_weights, len(real), replacement=True)
+            fake = generator(torch.randn(len(real), cfg.nz, device=device), c_fake)
             # 1. discriminator: real and fake as separate batches; fake detached so G is not updated
-            real_logits = discriminator(real)
-            fake_logits = discriminator(fake.detach())
+            real_logits = discriminator(real, c_real)
+            fake_logits = discriminator(fake.detach(), c_fake)
             loss_d = discriminator_loss(real_logits, fake_logits)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
             # 2. generator: non-saturating loss through the updated discriminator
-            loss_g = generator_loss(discriminator(fake))
+            loss_g = generator_loss(discriminator(fake, c_fake))
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
@@ -194,7 +288,7 @@ def train_dcgan(generator, discriminator, images, cfg, device, name=None, fixed_
                         loss_g=check_finite(loss_g, step, "generator loss"),
                         d_real=torch.sigmoid(real_logits.detach()).mean(),
                         d_fake=torch.sigmoid(fake_logits.detach()).mean())
-        samples.append(generate(generator, fixed_noise))
+        samples.append(generate(generator, fixed_noise, fixed_clusters))
         if live_every:
             history.show()
 
@@ -208,19 +302,27 @@ def train_dcgan(generator, discriminator, images, cfg, device, name=None, fixed_
 
 
 @torch.no_grad()
-def generate(generator, noise, batch_size=1000):
-    """The generator's images for ``noise`` ``[N, nz]``, in eval mode (batch norm uses its running
-    statistics), in batches; ``[N, C, 28, 28]`` in [-1, 1] on the CPU. Introduced in notebooks/02_gan.ipynb."""
+def generate(generator, noise, clusters=None, batch_size=1000):
+    """The generator's images for ``noise`` ``[N, nz]`` (and ``clusters`` ``[N]``, if it has clusters), in
+    eval mode (batch norm uses its running statistics), in batches; ``[N, C, 28, 28]`` in [-1, 1] on the
+    CPU. Introduced in notebooks/02_gan.ipynb."""
     was_training = generator.training
     generator.eval()
     device = next(generator.parameters()).device
-    out = [generator(noise[i:i + batch_size].to(device)).cpu() for i in range(0, len(noise), batch_size)]
+    out = []
+    for i in range(0, len(noise), batch_size):
+        c = None if clusters is None else clusters[i:i + batch_size].to(device)
+        out.append(generator(noise[i:i + batch_size].to(device), c).cpu())
     generator.train(was_training)
     return torch.cat(out)
 
 
 def sample_images(generator, n, seed=0):
-    """``n`` images from fresh noise (seeded), in [0, 1]: what the judge of notebook 01 takes.
-    Introduced in notebooks/02_gan.ipynb."""
-    noise = torch.randn(n, generator.nz, generator=torch.Generator().manual_seed(seed))
-    return (generate(generator, noise) + 1) / 2
+    """``n`` images from fresh noise (seeded), with clusters drawn by ``generator.cluster_weights`` if it
+    has clusters; in [0, 1]: what the judge of notebook 01 takes. Introduced in notebooks/02_gan.ipynb."""
+    rng = torch.Generator().manual_seed(seed)
+    noise = torch.randn(n, generator.nz, generator=rng)
+    clusters = None
+    if generator.clusters:
+        clusters = torch.multinomial(generator.cluster_weights.cpu(), n, replacement=True, generator=rng)
+    return (generate(generator, noise, clusters) + 1) / 2

@@ -9,18 +9,22 @@ import torch
 
 def run(profile: str, device: torch.device, overrides: dict | None = None) -> dict:
     from ..cnn import mnist_tensors
-    from ..gan import GAN_SETTINGS, DCGANDiscriminator, DCGANGenerator, dcgan_init, sample_images, train_dcgan
+    from ..gan import (GAN_SETTINGS, DCGANDiscriminator, DCGANGenerator, cluster_images, cluster_purity,
+                       dcgan_init, sample_images, train_dcgan)
     from ..metrics import judge_samples, mnist_judge
     from ..profiles import pick_settings
 
     cfg = pick_settings(GAN_SETTINGS, profile, overrides)
     cfg["fashion"] = False  # the judge knows digits only
-    images, _ = mnist_tensors(train=True, limit=cfg.train_limit)
-    generator = DCGANGenerator(cfg.nz, cfg.g_width).apply(dcgan_init)
-    discriminator = DCGANDiscriminator(cfg.d_width).apply(dcgan_init)
-    start = time.perf_counter()
-    history, _ = train_dcgan(generator, discriminator, images, cfg, device, live_every=0, quiet=True)
+    images, labels = mnist_tensors(train=True, limit=cfg.train_limit)
+    generator = DCGANGenerator(cfg.nz, cfg.g_width, clusters=cfg.clusters).apply(dcgan_init)
+    discriminator = DCGANDiscriminator(cfg.d_width, clusters=cfg.clusters).apply(dcgan_init)
+    start = time.perf_counter()  # training time includes the k-means clustering
+    groups = cluster_images(images, cfg.clusters) if cfg.clusters else None
+    cluster_seconds = time.perf_counter() - start
+    history, _ = train_dcgan(generator, discriminator, images, cfg, device, live_every=0, quiet=True, groups=groups)
     train_seconds = time.perf_counter() - start
+    purity = None if groups is None else round(cluster_purity(groups, labels), 4)
 
     start = time.perf_counter()
     mnist_judge(device, profile)  # trained from scratch here too (the bench keeps no checkpoints)
@@ -37,7 +41,8 @@ def run(profile: str, device: torch.device, overrides: dict | None = None) -> di
         "fid_floor_train_vs_test": round(floor, 3),
         "fid_over_floor": round(scores["fid_mnist"] / max(floor, 1e-12), 2),
         "samples": scores["n"], "epochs": cfg.epochs, "batch_size": cfg.batch_size, "nz": cfg.nz,
-        "g_width": cfg.g_width, "d_width": cfg.d_width, "image_size": 28, "train_images": len(images),
+        "g_width": cfg.g_width, "d_width": cfg.d_width, "clusters": cfg.clusters, "cluster_purity": purity,
+        "cluster_seconds": round(cluster_seconds, 2), "image_size": 28, "train_images": len(images),
         "generator_parameters": sum(p.numel() for p in generator.parameters()),
         "final_loss_d": round(history.last("loss_d"), 4), "final_loss_g": round(history.last("loss_g"), 4),
         "train_seconds": round(train_seconds, 2), "judge_train_seconds": round(judge_seconds, 2),
