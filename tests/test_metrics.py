@@ -80,3 +80,32 @@ def test_judge_keeps_the_callers_random_stream():
     torch.manual_seed(123)
     metrics.mnist_judge("cpu")
     torch.testing.assert_close(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
+def test_judge_trains_correctly_when_first_asked_for_without_gradients(mode, tmp_path, monkeypatch, capsys):
+    """A notebook opened on its own asks for the judge first inside an evaluation (no gradients). It must
+    train exactly as it does with gradients on: same weights, and a line that says why it trains."""
+    context = torch.no_grad if mode == "no_grad" else torch.inference_mode
+    monkeypatch.setitem(cnn.CNN_SETTINGS, "smoke", {**cnn.CNN_SETTINGS["smoke"], "train_limit": 3000})
+    monkeypatch.setattr(metrics, "_JUDGES", {})
+    monkeypatch.setenv("TUTORIAL_CHECKPOINTS", str(tmp_path / "fresh"))
+    with context():
+        judge = metrics.mnist_judge("cpu")
+        images, labels = cnn.mnist_tensors(train=False, limit=300)
+        accuracy = float((metrics.judge_probabilities(images, "cpu").argmax(1) == labels).double().mean())
+    said = capsys.readouterr().out
+    assert "no checkpoint" in said and "trained now" in said and "Judge trained in" in said
+    assert list((tmp_path / "fresh").glob("mnist_smallvgg-smoke-*.pt")), "the judge's checkpoint was not saved"
+
+    monkeypatch.setattr(metrics, "_JUDGES", {})
+    monkeypatch.setenv("TUTORIAL_CHECKPOINTS", str(tmp_path / "with_grad"))
+    reference = metrics.mnist_judge("cpu")  # trained the ordinary way, gradients on
+    for (name, a), b in zip(judge.state_dict().items(), reference.state_dict().values()):
+        assert torch.equal(a, b), f"{name} differs from the judge trained with gradients on"
+    assert accuracy > 0.5, f"the judge trained under {mode} scores {accuracy:.2f} on test digits (chance: 0.1)"
+
+    capsys.readouterr()
+    monkeypatch.setattr(metrics, "_JUDGES", {})
+    metrics.mnist_judge("cpu")  # a second session loads it, and says nothing about training
+    assert "trained now" not in capsys.readouterr().out

@@ -151,3 +151,26 @@ def test_save_is_atomic_and_loads_with_weights_only(checkpoints, monkeypatch):
     assert state["epoch"] == 1 and torch.equal(state["w"], torch.ones(2))
     assert [p.name for p in checkpoints.iterdir()] == [checkpoint.path.name]  # no temporary file left
     assert not math.isnan(state["w"].sum())
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode, torch.enable_grad])
+def test_train_or_load_trains_in_any_gradient_mode(mode, tmp_path):
+    """Whoever asks for a trained model may be inside an evaluation without gradients: training still works."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(64, 3)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+    before = torch.nn.functional.mse_loss(model(x), y).item()
+
+    def train_epoch(epoch):
+        for _ in range(20):
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+    with mode():
+        train_or_load("tiny", SETTINGS, {"model": model, "optimizer": optimizer}, 2, train_epoch, folder=tmp_path)
+        assert torch.is_grad_enabled() == (mode is torch.enable_grad)  # the caller's mode is restored
+    assert torch.nn.functional.mse_loss(model(x), y).item() < before / 10

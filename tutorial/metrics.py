@@ -6,6 +6,7 @@ current profile's ``CNN_SETTINGS``; notebooks 02 (GAN) and 03 (VAE) and their be
 
 - :func:`frechet_distance`: the Fréchet (2-Wasserstein) distance between Gaussians fitted to two feature sets.
 - :func:`mnist_judge`: the trained classifier, in eval mode, frozen; cached per profile, device and checkpoint.
+  A notebook opened on its own (a fresh Colab machine) trains it on first use, in any gradient mode.
 - :func:`judge_features`: its penultimate-layer features for images ``[N, 1, 28, 28]`` in [0, 1].
 - :func:`judge_probabilities`: its softmax over the ten digits for each image.
 - :func:`judge_samples`: ``fid_mnist`` against the MNIST test (or train) set, confidence and coverage.
@@ -15,6 +16,9 @@ current profile's ``CNN_SETTINGS``; notebooks 02 (GAN) and 03 (VAE) and their be
 compare it only with itself, same profile, same number of images.
 """
 from __future__ import annotations
+
+import time
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -89,11 +93,23 @@ def mnist_judge(device=None, profile: str | None = None) -> nn.Module:
     key = (cfg.profile, str(device), _checkpoint_path(cfg))
     if key not in _JUDGES:
         from .cnn import SmallVGG, train_classifier
+        from .training import autograd_on
 
-        with torch.random.fork_rng(devices=[]):  # training the judge must not disturb the caller's random stream
+        path = Path(key[2])
+        trained_here = not path.exists()
+        if trained_here:
+            print(f"The judge of generated digits (notebook 01's SmallVGG classifier, profile '{cfg.profile}') "
+                  f"has no checkpoint in {path.parent} yet, so it is trained now, once ({cfg.epochs} epoch(s)); "
+                  "every later notebook in this profile loads it.", flush=True)
+        started = time.perf_counter()
+        # Training the judge must neither disturb the caller's random stream nor depend on the caller's
+        # gradient mode: an evaluation asks for the judge inside torch.no_grad().
+        with torch.random.fork_rng(devices=[]), autograd_on():
             torch.manual_seed(0)
             model = SmallVGG(cfg.width, cfg.hidden)
             train_classifier(model, cfg, device, name="mnist_smallvgg", live_every=0)
+        if trained_here:
+            print(f"Judge trained in {time.perf_counter() - started:.0f} s and saved to {path.name}.", flush=True)
         _JUDGES[key] = model.to(device).eval().requires_grad_(False)
     return _JUDGES[key]
 
@@ -110,17 +126,17 @@ def _check_images(images: Tensor) -> Tensor:
     return images.float()
 
 
-@torch.no_grad()
 def _features_and_probs(images: Tensor, device=None, profile: str | None = None,
                         batch_size: int = 1000) -> tuple[Tensor, Tensor]:
     images = _check_images(images)
-    judge = mnist_judge(device, profile)
+    judge = mnist_judge(device, profile)  # may train it first: outside the no_grad block below
     dev = next(judge.parameters()).device
     feats, probs = [], []
-    for i in range(0, len(images), batch_size):
-        f = judge.features(images[i:i + batch_size].to(dev))
-        feats.append(f.cpu())
-        probs.append(torch.softmax(judge.classify(f), dim=1).cpu())
+    with torch.no_grad():
+        for i in range(0, len(images), batch_size):
+            f = judge.features(images[i:i + batch_size].to(dev))
+            feats.append(f.cpu())
+            probs.append(torch.softmax(judge.classify(f), dim=1).cpu())
     return torch.cat(feats), torch.cat(probs)
 
 

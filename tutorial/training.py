@@ -6,9 +6,12 @@
 - :func:`check_finite` stops training with a clear message the moment a loss turns NaN or infinite.
 - :class:`Checkpoint` and :func:`train_or_load` make training resumable: state is written atomically after
   every epoch, keyed by name, profile and settings, and read back with ``torch.load(weights_only=True)``.
+- :func:`autograd_on` turns gradients back on whatever the caller's mode: ``train_or_load`` trains inside it,
+  so a model that is first needed inside ``torch.no_grad()`` (the judge of generated digits) still trains.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -125,6 +128,15 @@ class LossHistory:
         self.records = [dict(r) for r in state["records"]]
 
 
+@contextlib.contextmanager
+def autograd_on():
+    """Record gradients inside this block even when the caller is in ``torch.no_grad()`` or
+    ``torch.inference_mode()``: training needs them, and whoever asks for a trained model (an evaluation,
+    which rightly runs without gradients) should not have to know that it may be trained first."""
+    with torch.inference_mode(False), torch.enable_grad():
+        yield
+
+
 class CheckpointMismatchError(RuntimeError):
     """A checkpoint file exists but was made for another model, profile or settings."""
 
@@ -204,7 +216,13 @@ def train_or_load(name: str, settings: dict, modules: dict, epochs: int,
     ``modules`` maps names to anything with ``state_dict``/``load_state_dict`` (models and optimizers).
     ``train_epoch(epoch)`` runs one epoch. After each epoch everything is saved, so an interrupted run
     resumes at the first unfinished epoch. ``force=True`` ignores any checkpoint and trains from scratch.
+    Training runs with gradients on (:func:`autograd_on`), whatever mode the caller is in.
     """
+    with autograd_on():
+        return _train_or_load(name, settings, modules, epochs, train_epoch, history, force, folder, quiet)
+
+
+def _train_or_load(name, settings, modules, epochs, train_epoch, history, force, folder, quiet) -> LossHistory:
     history = history or LossHistory()
     checkpoint = Checkpoint(name, settings, folder=folder)
     state = None if force else checkpoint.load()
