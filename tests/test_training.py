@@ -174,3 +174,27 @@ def test_train_or_load_trains_in_any_gradient_mode(mode, tmp_path):
         train_or_load("tiny", SETTINGS, {"model": model, "optimizer": optimizer}, 2, train_epoch, folder=tmp_path)
         assert torch.is_grad_enabled() == (mode is torch.enable_grad)  # the caller's mode is restored
     assert torch.nn.functional.mse_loss(model(x), y).item() < before / 10
+
+
+def test_training_time_is_kept_with_the_checkpoint(tmp_path):
+    """history.seconds adds up the epochs trained and comes back with a loaded run (issue: compare
+    generators at equal training time even when one of them was loaded)."""
+    import time
+
+    model = torch.nn.Linear(2, 2)
+
+    def slow_epoch(epoch):
+        time.sleep(0.05)
+
+    history = train_or_load("timed", SETTINGS, {"model": model}, 3, slow_epoch, folder=tmp_path)
+    assert 0.15 <= history.seconds < 5
+    loaded = train_or_load("timed", SETTINGS, {"model": torch.nn.Linear(2, 2)}, 3, slow_epoch, folder=tmp_path)
+    assert loaded.seconds == pytest.approx(history.seconds)
+
+
+def test_loss_history_plots_only_the_names_asked_for():
+    history = LossHistory(plot=["loss"])
+    history.log(0, loss=1.0, alpha=0.5)
+    figure = history.figure()
+    assert [line.get_label() for line in figure.axes[0].lines] == ["loss"]
+    assert history.names() == ["loss", "alpha"]  # everything is still recorded

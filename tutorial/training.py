@@ -59,13 +59,15 @@ class LossHistory:
     >>> history.log(step, loss=..., accuracy=...)   # call every step; the plot redraws every 50 steps
     """
 
-    def __init__(self, live_every: int = 0, title: str = "training", smooth: int = 1):
+    def __init__(self, live_every: int = 0, title: str = "training", smooth: int = 1, plot=None):
         self.records: list[dict] = []
+        self.plot = list(plot) if plot else None  # the names the figure draws (default: all of them)
         self.live_every = live_every
         self.title = title
         self.smooth = smooth
         self._handle = None
         self._printed = 0.0
+        self.seconds = 0.0  # wall-clock seconds spent training (train_or_load adds each epoch's), kept on reload
 
     def log(self, step: int, **values) -> None:
         self.records.append({"step": int(step), **{k: float(v) for k, v in values.items()}})
@@ -86,7 +88,7 @@ class LossHistory:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(7, 3))
-        for name in self.names():
+        for name in [n for n in self.names() if self.plot is None or n in self.plot]:
             steps, values = self.series(name)
             if self.smooth > 1 and len(values) >= self.smooth:
                 k = self.smooth
@@ -122,10 +124,11 @@ class LossHistory:
                   + ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "step"), flush=True)
 
     def state_dict(self) -> dict:
-        return {"records": [dict(r) for r in self.records]}
+        return {"records": [dict(r) for r in self.records], "seconds": float(self.seconds)}
 
     def load_state_dict(self, state: dict) -> None:
         self.records = [dict(r) for r in state["records"]]
+        self.seconds = float(state.get("seconds", 0.0))  # 0 for a checkpoint saved before times were kept
 
 
 @contextlib.contextmanager
@@ -215,7 +218,8 @@ def train_or_load(name: str, settings: dict, modules: dict, epochs: int,
 
     ``modules`` maps names to anything with ``state_dict``/``load_state_dict`` (models and optimizers).
     ``train_epoch(epoch)`` runs one epoch. After each epoch everything is saved, so an interrupted run
-    resumes at the first unfinished epoch. ``force=True`` ignores any checkpoint and trains from scratch.
+    resumes at the first unfinished epoch. ``history.seconds`` adds up the wall-clock time of the epochs
+    trained, and is saved with them, so a loaded run still says how long it took to train. ``force=True`` ignores any checkpoint and trains from scratch.
     Training runs with gradients on (:func:`autograd_on`), whatever mode the caller is in.
     """
     with autograd_on():
@@ -244,7 +248,9 @@ def _train_or_load(name, settings, modules, epochs, train_epoch, history, force,
             verb = "Loaded the finished" if start >= epochs else f"Resuming after epoch {start} of"
             print(f"{verb} run from {checkpoint.path}")
     for epoch in range(start, epochs):
+        started = time.perf_counter()
         train_epoch(epoch)
+        history.seconds += time.perf_counter() - started
         checkpoint.save({"epoch": epoch + 1, "modules": {k: m.state_dict() for k, m in modules.items()},
                          "history": history.state_dict(), "rng": torch.get_rng_state()})
     return history
