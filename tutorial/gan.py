@@ -210,6 +210,22 @@ class EpochSamples:
         self.grids = list(state["grids"])
 
 
+def lazy_clusters(generator, images, k, groups=None, device="cpu"):
+    """A function that returns the cluster ``[N]`` of every training image on ``device``, computed on its
+    first call only (k-means of ``images`` into ``k`` groups, unless ``groups`` gives them), which also
+    stores the clusters' frequencies in ``generator.cluster_weights``. A run loaded from its checkpoint
+    never calls it, so it never pays for the k-means. Introduced in notebooks/02_gan.ipynb."""
+    found = []
+
+    def clusters():
+        if not found:
+            chosen = groups if groups is not None else cluster_images(images, k)
+            generator.cluster_weights.copy_(torch.bincount(chosen, minlength=k) / len(chosen))
+            found.append(chosen.to(device))
+        return found[0]
+    return clusters
+
+
 def gan_checkpoint_settings(generator, discriminator, cfg):
     """What identifies a DCGAN run: the architectures and the settings that shape its training."""
     keys = ("fashion", "train_limit", "batch_size", "epochs", "nz", "clusters", "lr", "beta1")
@@ -243,14 +259,7 @@ def train_dcgan(generator, discriminator, images, cfg, device, name=None, fixed_
         fixed_noise = torch.randn(64, cfg.nz, generator=torch.Generator().manual_seed(1234))
     fixed_noise = fixed_noise.to(device)
     fixed_clusters = torch.arange(len(fixed_noise), device=device) % cfg.clusters if cfg.clusters else None
-    real_groups = []  # filled on the first epoch trained
-
-    def clusters_of_real():
-        if not real_groups:
-            found = groups if groups is not None else cluster_images(images, cfg.clusters)
-            generator.cluster_weights.copy_(torch.bincount(found, minlength=cfg.clusters) / len(found))
-            real_groups.append(found.to(device))
-        return real_groups[0]
+    clusters_of_real = lazy_clusters(generator, images, cfg.clusters, groups, device)  # k-means on the first epoch
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     steps_per_epoch = len(data) // cfg.batch_size  # full batches only: batch norm dislikes a tiny last one

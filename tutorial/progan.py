@@ -312,7 +312,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from tutorial.gan import EpochSamples, cluster_images
+from tutorial.gan import EpochSamples, lazy_clusters
 from tutorial.profiles import Settings
 from tutorial.training import LossHistory, check_finite, progress, train_or_load
 
@@ -359,14 +359,7 @@ def train_progan(generator, discriminator, images, cfg, device, name=None, live_
     fixed = torch.Generator().manual_seed(1234)
     fixed_noise = torch.randn(64, cfg.nz, generator=fixed).to(device)
     fixed_clusters = torch.arange(64, device=device) % cfg.clusters if cfg.clusters else None
-    real_groups = []
-
-    def clusters_of_real():
-        if not real_groups:
-            found = groups if groups is not None else cluster_images(images, cfg.clusters)
-            generator.cluster_weights.copy_(torch.bincount(found, minlength=cfg.clusters) / len(found))
-            real_groups.append(found.to(device))
-        return real_groups[0]
+    clusters_of_real = lazy_clusters(generator, images, cfg.clusters, groups, device)  # notebook 02's
 
     betas = (cfg.beta1, cfg.beta2)
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=betas, eps=1e-8)
