@@ -9,7 +9,7 @@ PROGAN_SETTINGS = {
     },
     "laptop": {  # under ten minutes of training on 2 CPU cores (the README's table has the measured time)
         "fashion": False, "train_limit": None, "batch_size": 32, "nz": 64, "channels": [64, 32, 16, 8],
-        "phase_images": 26000, "final_images": 26000, "clusters": 50, "lr": 1e-3, "beta1": 0.0, "beta2": 0.99, "gp_weight": 10.0,
+        "phase_images": 26000, "final_images": 26000, "clusters": 50, "lr": 2e-3, "beta1": 0.0, "beta2": 0.99, "gp_weight": 10.0,
         "drift": 1e-3, "ema_decay": 0.99, "mbstd_group": 4, "n_judge": 10000, "live_every": 100,
     },
     "full": {  # one GPU
