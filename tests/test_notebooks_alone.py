@@ -19,8 +19,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT = 600  # as the in-order run (pyproject's --nbval-cell-timeout)
 
 
-def execute_alone(path: Path, home: Path) -> float:
-    """Execute ``path`` in a kernel whose data folder is the empty ``home/data``; returns the seconds taken."""
+def execute_alone(path: Path) -> float:
+    """Execute ``path`` in a kernel that inherits this process's environment; returns the seconds taken."""
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
@@ -37,7 +37,7 @@ def test_notebook_runs_alone_in_a_fresh_folder(path, tmp_path, monkeypatch):
         home = tmp_path / f"attempt{attempt}"
         monkeypatch.setenv("TUTORIAL_DATA", str(home / "data"))  # the kernel inherits this environment
         try:
-            seconds = execute_alone(path, home)
+            seconds = execute_alone(path)
             break
         except CellTimeoutError:
             # nbclient can wait forever after an ipywidgets cell although the kernel is idle

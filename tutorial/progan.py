@@ -312,7 +312,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from tutorial.gan import EpochSamples, lazy_clusters
+from tutorial.gan import EpochSamples, lazy_clusters, sample_images
 from tutorial.profiles import Settings
 from tutorial.training import LossHistory, check_finite, progress, train_or_load
 
@@ -331,16 +331,16 @@ def train_progan(generator, discriminator, images, cfg, device, name=None, live_
     rescaled to [-1, 1]), or load it. Returns ``(average, history, samples)``: the exponential moving
     average of the generator (use it to sample), a :class:`LossHistory` (``loss_d``, ``loss_g``,
     ``wasserstein`` = E[D(x)] - E[D(G(z))], ``penalty``, ``alpha``, ``level``, ``phase`` per step, and
-    ``phase_seconds`` once per phase) and one
-    grid per phase (64 fixed-noise samples of the average, enlarged to 32x32, in [-1, 1]).
+    ``phase_seconds`` once per phase) and one grid per phase (64 fixed-noise samples of the average,
+    enlarged to 32x32, in [-1, 1]).
 
     Phases follow :func:`progan_phases`, ``cfg.phase_images`` real images each (the last one
-    ``cfg.final_images``); WGAN-GP with drift, one
-    critic step per generator step, Adam(``cfg.lr``, betas ``(cfg.beta1, cfg.beta2)``). With ``cfg.clusters``
-    the networks are conditioned on k-means clusters of ``images`` as in notebook 02 (``groups`` gives them,
-    else they are computed if there is training to do); each batch of fakes is drawn for the clusters of
-    the real batch beside it, and the clusters' frequencies are kept in ``cluster_weights`` for sampling. Checkpoint ``name`` (default ``mnist_progan``),
-    resumable per phase. Introduced in notebooks/08_progan.ipynb.
+    ``cfg.final_images``); WGAN-GP with drift, one critic step per generator step, Adam(``cfg.lr``, betas
+    ``(cfg.beta1, cfg.beta2)``). With ``cfg.clusters`` the networks are conditioned on k-means clusters of
+    ``images`` as in notebook 02 (``groups`` gives them, else they are computed if there is training to do);
+    each batch of fakes is drawn for the clusters of the real batch beside it, and the clusters'
+    frequencies are kept in ``cluster_weights`` for sampling. Checkpoint ``name`` (default
+    ``mnist_progan``), resumable per phase. Introduced in notebooks/08_progan.ipynb.
     """
     name = name or f"{'fashion' if cfg.fashion else 'mnist'}_progan"
     if generator.clusters != cfg.clusters or discriminator.clusters != cfg.clusters:
@@ -407,9 +407,8 @@ def train_progan(generator, discriminator, images, cfg, device, name=None, live_
                         loss_g=check_finite(loss_g, step, "generator loss"),
                         wasserstein=(real_scores - fake_scores).mean().detach(), penalty=penalty.detach(),
                         alpha=alpha, level=level, phase=phase)
-        with torch.no_grad():
-            end_alpha = fade_alpha(phase_steps[phase] * cfg.batch_size, phase_images[phase]) if fading else 1.0
-            grid = average(fixed_noise, fixed_clusters, level, end_alpha)
+        with torch.no_grad():  # a fade phase has ended at alpha = 1
+            grid = average(fixed_noise, fixed_clusters, level)
             samples.append(F.interpolate(grid, size=4 * 2 ** top, mode="nearest").clamp(-1, 1))
         history.log(step, phase_seconds=time.perf_counter() - started)
         if live_every:
@@ -424,22 +423,8 @@ def train_progan(generator, discriminator, images, cfg, device, name=None, live_
     return average, history, samples
 
 
-@torch.no_grad()
-def progan_samples(generator, n, seed=0, batch_size=500):
-    """``n`` digits from ``generator`` at its full size, seeded, with clusters drawn by its
-    ``cluster_weights``; clamped to [-1, 1], mapped to [0, 1] and cropped to 28x28 (:func:`crop_to_28`):
+def progan_samples(generator, n, seed=0):
+    """``n`` digits from ``generator`` at its full size, drawn by notebook 02's :func:`sample_images` (seeded
+    noise, clusters by ``cluster_weights``), clamped to [0, 1] and cropped to 28x28 (:func:`crop_to_28`):
     what notebook 01's judge takes. On the CPU. Introduced in notebooks/08_progan.ipynb."""
-    rng = torch.Generator().manual_seed(seed)
-    noise = torch.randn(n, generator.nz, generator=rng)
-    clusters = None
-    if generator.clusters:
-        clusters = torch.multinomial(generator.cluster_weights.cpu(), n, replacement=True, generator=rng)
-    device = next(generator.parameters()).device
-    was_training = generator.training
-    generator.eval()
-    out = []
-    for i in range(0, n, batch_size):
-        c = None if clusters is None else clusters[i:i + batch_size].to(device)
-        out.append(generator(noise[i:i + batch_size].to(device), c).clamp(-1, 1).cpu())
-    generator.train(was_training)
-    return crop_to_28((torch.cat(out) + 1) / 2)
+    return crop_to_28(sample_images(generator, n, seed).clamp(0, 1))

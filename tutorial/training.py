@@ -211,6 +211,7 @@ class Checkpoint:
         return self.path
 
 
+@autograd_on()
 def train_or_load(name: str, settings: dict, modules: dict, epochs: int,
                   train_epoch: Callable[[int], dict | None], history: LossHistory | None = None,
                   force: bool = False, folder: Path | None = None, quiet: bool = False) -> LossHistory:
@@ -219,14 +220,10 @@ def train_or_load(name: str, settings: dict, modules: dict, epochs: int,
     ``modules`` maps names to anything with ``state_dict``/``load_state_dict`` (models and optimizers).
     ``train_epoch(epoch)`` runs one epoch. After each epoch everything is saved, so an interrupted run
     resumes at the first unfinished epoch. ``history.seconds`` adds up the wall-clock time of the epochs
-    trained, and is saved with them, so a loaded run still says how long it took to train. ``force=True`` ignores any checkpoint and trains from scratch.
-    Training runs with gradients on (:func:`autograd_on`), whatever mode the caller is in.
+    trained and is saved with them, so a loaded run still says how long it took to train. ``force=True``
+    ignores any checkpoint and trains from scratch. Training runs with gradients on (:func:`autograd_on`),
+    whatever mode the caller is in.
     """
-    with autograd_on():
-        return _train_or_load(name, settings, modules, epochs, train_epoch, history, force, folder, quiet)
-
-
-def _train_or_load(name, settings, modules, epochs, train_epoch, history, force, folder, quiet) -> LossHistory:
     history = history or LossHistory()
     checkpoint = Checkpoint(name, settings, folder=folder)
     state = None if force else checkpoint.load()
