@@ -65,12 +65,19 @@ def calc_mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tens
     return mean, std
 
 
-def adain(content_features: torch.Tensor, style_features: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Adaptive instance normalisation: sigma(y) * (x - mu(x)) / sigma(x) + mu(y), per sample and channel.
-    Introduced in notebooks/05_adain.ipynb."""
+def adain_with_statistics(content_features: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tensor,
+                          eps: float = 1e-5) -> torch.Tensor:
+    """AdaIN with the style's statistics given: style_std * (x - mu(x)) / sigma(x) + style_mean, per sample
+    and channel (``style_mean``, ``style_std`` ``[N, C, 1, 1]`` or broadcastable). Notebook 09's StyleGAN
+    computes them from a latent code. Introduced in notebooks/05_adain.ipynb."""
     content_mean, content_std = calc_mean_std(content_features, eps)
-    style_mean, style_std = calc_mean_std(style_features, eps)
     return (content_features - content_mean) / content_std * style_std + style_mean
+
+
+def adain(content_features: torch.Tensor, style_features: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Adaptive instance normalisation: sigma(y) * (x - mu(x)) / sigma(x) + mu(y), per sample and channel,
+    the statistics measured on the style features ``y``. Introduced in notebooks/05_adain.ipynb."""
+    return adain_with_statistics(content_features, *calc_mean_std(style_features, eps), eps)
 
 
 def build_decoder() -> nn.Sequential:

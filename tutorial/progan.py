@@ -327,7 +327,8 @@ def progan_checkpoint_settings(generator, discriminator, cfg):
 
 def train_progan(generator, discriminator, images, cfg, device, name=None, live_every=None, quiet=False,
                  force=False, groups=None):
-    """Train a ProGAN by progressive growing on ``images`` ``[N, C, 28, 28]`` in [0, 1] (padded to 32x32,
+    """Train a ProGAN (or any generator with :class:`ProGANGenerator`'s interface, such as notebook 09's
+    StyleGAN) by progressive growing on ``images`` ``[N, C, 28, 28]`` in [0, 1] (padded to 32x32,
     rescaled to [-1, 1]), or load it. Returns ``(average, history, samples)``: the exponential moving
     average of the generator (use it to sample), a :class:`LossHistory` (``loss_d``, ``loss_g``,
     ``wasserstein`` = E[D(x)] - E[D(G(z))], ``penalty``, ``alpha``, ``level``, ``phase`` per step, and
@@ -426,5 +427,10 @@ def train_progan(generator, discriminator, images, cfg, device, name=None, live_
 def progan_samples(generator, n, seed=0):
     """``n`` digits from ``generator`` at its full size, drawn by notebook 02's :func:`sample_images` (seeded
     noise, clusters by ``cluster_weights``), clamped to [0, 1] and cropped to 28x28 (:func:`crop_to_28`):
-    what notebook 01's judge takes. On the CPU. Introduced in notebooks/08_progan.ipynb."""
-    return crop_to_28(sample_images(generator, n, seed).clamp(0, 1))
+    what notebook 01's judge takes. On the CPU. Any randomness inside the generator (notebook 09's noise
+    inputs) is seeded too, without disturbing the caller's random streams.
+    Introduced in notebooks/08_progan.ipynb."""
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        return crop_to_28(sample_images(generator, n, seed).clamp(0, 1))

@@ -8,12 +8,32 @@ import time
 import torch
 
 
-def _scores(images, device, profile) -> dict:
+def scores(images, device, profile) -> dict:
+    """The judge's three figures and the class shares, rounded for the JSON (shared with bench stylegan)."""
     from ..metrics import judge_samples
 
     s = judge_samples(images, device, profile=profile)
     return {"fid_mnist": round(s["fid_mnist"], 3), "confident_fraction": round(s["confident_fraction"], 4),
             "min_class_share": round(s["min_class_share"], 4), "class_shares": [round(x, 4) for x in s["class_shares"]]}
+
+
+def train_grown(generator, discriminator, images, cfg, device, name=None) -> tuple:
+    """k-means (if ``cfg.clusters``) and notebook 08's ``train_progan`` from scratch, timed together; returns
+    ``(average, history, timings)`` with ``train_seconds``, ``cluster_seconds`` and the seconds of every phase
+    (shared with bench stylegan)."""
+    from ..gan import cluster_images
+    from ..progan import progan_phases, train_progan
+
+    start = time.perf_counter()  # training time includes the k-means clustering
+    groups = cluster_images(images, cfg.clusters) if cfg.clusters else None
+    cluster_seconds = time.perf_counter() - start
+    average, history, _ = train_progan(generator, discriminator, images, cfg, device, name=name, live_every=0,
+                                       quiet=True, groups=groups)
+    train_seconds = time.perf_counter() - start
+    phase_seconds = {f"{4 * 2 ** level}{'-fade' if fading else ''}": round(s, 2)
+                     for (level, fading), s in zip(progan_phases(generator.levels), history.series("phase_seconds")[1])}
+    return average, history, {"train_seconds": round(train_seconds, 2), "cluster_seconds": round(cluster_seconds, 2),
+                              "phase_seconds": phase_seconds}
 
 
 def run(profile: str, device: torch.device, overrides: dict | None = None) -> dict:
@@ -22,30 +42,21 @@ def run(profile: str, device: torch.device, overrides: dict | None = None) -> di
                        train_dcgan)
     from ..metrics import judge_samples, mnist_judge
     from ..profiles import pick_settings
-    from ..progan import (PROGAN_SETTINGS, ProGANDiscriminator, ProGANGenerator, crop_to_28, pad_to_32,
-                          progan_phases, progan_samples, train_progan)
+    from ..progan import PROGAN_SETTINGS, ProGANDiscriminator, ProGANGenerator, crop_to_28, pad_to_32, progan_samples
 
     cfg = pick_settings(PROGAN_SETTINGS, profile, overrides)
     cfg["fashion"] = False  # the judge knows digits only
     images, _ = mnist_tensors(train=True, limit=cfg.train_limit)
     generator = ProGANGenerator(cfg.nz, cfg.channels, clusters=cfg.clusters)
     discriminator = ProGANDiscriminator(cfg.channels, clusters=cfg.clusters, mbstd_group=cfg.mbstd_group)
-    start = time.perf_counter()  # training time includes the k-means clustering
-    groups = cluster_images(images, cfg.clusters) if cfg.clusters else None
-    cluster_seconds = time.perf_counter() - start
-    average, history, _ = train_progan(generator, discriminator, images, cfg, device, live_every=0, quiet=True,
-                                       groups=groups)
-    train_seconds = time.perf_counter() - start
-    phases = progan_phases(generator.levels)
-    phase_seconds = {f"{4 * 2 ** level}{'-fade' if fading else ''}": round(s, 2)
-                     for (level, fading), s in zip(phases, history.series("phase_seconds")[1])}
+    average, history, timings = train_grown(generator, discriminator, images, cfg, device)
 
     start = time.perf_counter()
     mnist_judge(device, profile)  # trained from scratch here too (the bench keeps no checkpoints)
     judge_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    progan = _scores(progan_samples(average, cfg.n_judge), device, profile)
-    raw = _scores(progan_samples(generator, cfg.n_judge), device, profile)
+    progan = scores(progan_samples(average, cfg.n_judge), device, profile)
+    raw = scores(progan_samples(generator, cfg.n_judge), device, profile)
     floor = judge_samples(crop_to_28(pad_to_32(images[:cfg.n_judge])), device, profile=profile)["fid_mnist"]
     eval_seconds = time.perf_counter() - start
 
@@ -60,7 +71,7 @@ def run(profile: str, device: torch.device, overrides: dict | None = None) -> di
     gan_groups = cluster_images(gan_images, gan_cfg.clusters) if gan_cfg.clusters else None
     train_dcgan(dcgan, dcgan_d, gan_images, gan_cfg, device, live_every=0, quiet=True, groups=gan_groups)
     dcgan_seconds = time.perf_counter() - start
-    dcgan_scores = _scores(sample_images(dcgan, cfg.n_judge), device, profile)
+    dcgan_scores = scores(sample_images(dcgan, cfg.n_judge), device, profile)
 
     return {
         **{k: progan[k] for k in ("fid_mnist", "confident_fraction", "min_class_share", "class_shares")},
@@ -73,11 +84,10 @@ def run(profile: str, device: torch.device, overrides: dict | None = None) -> di
         "generator_parameters": sum(p.numel() for p in generator.parameters()),
         "discriminator_parameters": sum(p.numel() for p in discriminator.parameters()),
         "final_wasserstein": round(history.last("wasserstein"), 4),
-        "train_seconds": round(train_seconds, 2), "cluster_seconds": round(cluster_seconds, 2),
-        "phase_seconds": phase_seconds, "judge_train_seconds": round(judge_seconds, 2),
+        **timings, "judge_train_seconds": round(judge_seconds, 2),
         "eval_seconds": round(eval_seconds, 2),
         "dcgan": {**dcgan_scores, "train_seconds": round(dcgan_seconds, 2), "epochs": gan_cfg.epochs,
                   "clusters": gan_cfg.clusters,
                   "generator_parameters": sum(p.numel() for p in dcgan.parameters())},
-        "time_ratio_progan_over_dcgan": round(train_seconds / max(dcgan_seconds, 1e-9), 3),
+        "time_ratio_progan_over_dcgan": round(timings["train_seconds"] / max(dcgan_seconds, 1e-9), 3),
     }
