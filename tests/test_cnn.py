@@ -92,6 +92,9 @@ def test_bench_returns_accuracy_and_calibration():
     from tutorial.bench import cnn as bench
 
     metrics = bench.run("smoke", torch.device("cpu"))
-    assert 0 <= metrics["test_accuracy"] <= 1 and metrics["epochs"] == 1 and metrics["train_images"] == 600
+    # one smoke epoch on 600 digits learns something: a training loss well below guessing's ln 10 = 2.30
+    # (measured 1.69; its test accuracy, about 0.14, is too close to a constant guess's 0.13 to test)
+    assert metrics["final_train_loss"] < 2.0 and 0 < metrics["test_accuracy"]
+    assert metrics["epochs"] == 1 and metrics["train_images"] == 600
     assert metrics["judge_fid_floor_train_vs_test"] < metrics["judge_fid_uniform_noise"]
     assert metrics["judge_min_class_share_only_ones"] <= 0.1

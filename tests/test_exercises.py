@@ -42,3 +42,8 @@ def test_calling_the_forbidden_function_does_not_pass_and_it_is_restored():
     assert lesson_square(torch.tensor(3.0)) == 9  # switched back on afterwards
     assert globals()["lesson_square"] is alias
     assert check("square", lambda x: x ** 2, lesson_square, CASES, forbid=[lesson_square])
+
+
+def test_a_check_without_cases_is_refused_not_passed():
+    with pytest.raises(ValueError, match="at least one test case"):
+        check("empty", lambda x: x, lambda x: x, [])

@@ -106,9 +106,13 @@ def test_bench_returns_the_issue_metrics(monkeypatch, tiny_judge):
     assert metrics["g_width"] == 4
     for key in ("fid_mnist", "confident_fraction", "min_class_share", "fid_floor_train_vs_test"):
         assert isinstance(metrics[key], float) and metrics[key] >= 0
-    assert 0 <= metrics["confident_fraction"] <= 1 and 0 <= metrics["min_class_share"] <= 0.1 + 1e-9
+    # the report is consistent: the rarest digit's share is the smallest of the ten, and the shares are a split
+    assert metrics["min_class_share"] == min(metrics["class_shares"])
+    assert sum(metrics["class_shares"]) == pytest.approx(1.0, abs=1e-3)
     assert metrics["samples"] == 200 and metrics["image_size"] == 28
-    assert metrics["clusters"] == 10 and 0 < metrics["cluster_purity"] <= 1  # smoke clusters, measured by labels
+    # the k-means clusters follow the digits: 200 random splits of these 128 images into 10 groups score at
+    # most 0.30 (measured), the bench's seeded k-means 0.66
+    assert metrics["clusters"] == 10 and metrics["cluster_purity"] > 0.4
 
 
 def test_kmeans_finds_separate_blobs_and_stops_at_a_fixed_point():

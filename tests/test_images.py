@@ -74,13 +74,18 @@ def test_sixteen_bit_keeps_its_range(tmp_path):
     assert len(torch.unique(tensor[0, 0])) == W  # not clipped to a few grey levels
 
 
-def test_exif_rotation_is_applied(tmp_path):
+@pytest.mark.parametrize("orientation,top_left_red,top_left_green", [(6, 0.0, 1.0), (8, 1.0, 0.0)])
+def test_exif_rotation_is_applied(tmp_path, orientation, top_left_red, top_left_green):
     image = gradient_rgb()
     exif = image.getexif()
-    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    exif[0x0112] = orientation  # 6: rotate 90 degrees clockwise to display; 8: counter-clockwise
     image.save(tmp_path / "phone.jpg", exif=exif, quality=95)
     tensor = load_image(tmp_path / "phone.jpg")
     check_rgb(tensor, shape=(3, W, H))  # portrait, as a viewer shows it
+    # clockwise, the stored bottom-left corner (no red, full green) comes to the top left; counter-clockwise,
+    # the stored top-right one (full red, no green)
+    assert tensor[0, 0, 0].item() == pytest.approx(top_left_red, abs=0.06)
+    assert tensor[1, 0, 0].item() == pytest.approx(top_left_green, abs=0.06)
 
 
 def test_size_argument(tmp_path):
@@ -113,11 +118,25 @@ def test_missing_file_and_folder(tmp_path):
         load_image(tmp_path)
 
 
-def test_absurdly_large_image_is_refused_before_decoding(tmp_path):
+def test_absurdly_large_image_is_refused_before_decoding_by_the_loaders_own_check(tmp_path):
+    pillow_default = Image.MAX_IMAGE_PIXELS
     Image.new("1", (12_000, 9_000)).save(tmp_path / "huge.png")  # 108 MP, a few kB on disk
     with pytest.raises(ImageLoadError) as info:
         load_image(tmp_path / "huge.png")
-    assert "huge.png" in str(info.value) and "pixels" in str(info.value)
+    # the loader's message (Pillow's own guard, at 89 MP by default, used to answer first)
+    assert "huge.png" in str(info.value) and "12000 x 9000 pixels (108 MP)" in str(info.value)
+    assert Image.MAX_IMAGE_PIXELS == pillow_default  # Pillow's setting is restored
+
+
+def test_max_pixels_really_moves_the_limit_both_ways(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)  # a Pillow guard stricter than ours
+    Image.new("L", (1500, 1000)).save(tmp_path / "big.png")  # 1.5 MP
+    assert load_image(tmp_path / "big.png", max_pixels=4_000_000).shape == (3, 1000, 1500)
+    with pytest.raises(ImageLoadError, match=r"1500 x 1000 pixels \(1.5 MP\), over the limit of 1 MP.*larger max_pixels"):
+        load_image(tmp_path / "big.png", max_pixels=1_000_000)
+    with pytest.raises(ImageLoadError, match="more than twice the limit of 0.5 MP.*larger max_pixels"):
+        load_image(tmp_path / "big.png", max_pixels=500_000)
+    assert Image.MAX_IMAGE_PIXELS == 1_000_000
 
 
 def test_display_helpers_work_headless(tmp_path):

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from tutorial.training import (Checkpoint, CheckpointMismatchError, LossHistory, NonFiniteLossError, check_finite,
+from tutorial.training import (Checkpoint, CheckpointMismatchError, CheckpointUnreadableError, LossHistory, NonFiniteLossError, check_finite,
                                train_or_load)
 
 SETTINGS = {"lr": 0.1, "epochs": 4}
@@ -129,12 +129,47 @@ def test_checkpoint_for_another_architecture_is_refused(checkpoints):
         train_or_load("arch", SETTINGS, {"model": torch.nn.Linear(3, 1)}, epochs=1, train_epoch=lambda e: None)
 
 
-def test_corrupt_checkpoint_is_moved_aside(checkpoints):
+def test_corrupt_checkpoint_is_moved_aside_without_overwriting_an_earlier_copy(checkpoints, capsys):
     checkpoint = Checkpoint("broken", SETTINGS)
     checkpoint.path.parent.mkdir(parents=True)
     checkpoint.path.write_bytes(b"not a checkpoint")
     assert checkpoint.load() is None
-    assert checkpoint.path.with_name(checkpoint.path.name + ".corrupt").exists()
+    first = checkpoint.path.with_name(checkpoint.path.name + ".corrupt")
+    assert first.read_bytes() == b"not a checkpoint" and "damaged" in capsys.readouterr().out
+    checkpoint.save({"epoch": 1})
+    whole = checkpoint.path.read_bytes()
+    checkpoint.path.write_bytes(whole[: len(whole) // 2])  # a second, truncated file
+    assert checkpoint.load() is None
+    assert first.read_bytes() == b"not a checkpoint"  # the first copy is still there
+    assert checkpoint.path.with_name(checkpoint.path.name + ".corrupt-2").read_bytes() == whole[: len(whole) // 2]
+
+
+class _Scheduled:
+    """Not a tensor, dict or number: what an old torch's scheduler state held."""
+
+
+def test_an_intact_checkpoint_that_weights_only_refuses_is_not_called_corrupt(checkpoints):
+    checkpoint = Checkpoint("old", SETTINGS)
+    checkpoint.path.parent.mkdir(parents=True)
+    torch.save({"epoch": 1, "modules": {"scheduler": {"lr_lambda": _Scheduled()}}}, checkpoint.path)
+    before = checkpoint.path.read_bytes()
+    with pytest.raises(CheckpointUnreadableError, match="intact.*weights_only=True.*Nothing was moved"):
+        checkpoint.load()
+    assert checkpoint.path.read_bytes() == before and [p.name for p in checkpoints.iterdir()] == [checkpoint.path.name]
+
+
+def test_force_keeps_the_finished_run_aside_and_never_overwrites_a_copy(checkpoints, capsys):
+    model, _ = make_run()
+    train_or_load("kept", SETTINGS, {"model": model}, epochs=1, train_epoch=lambda e: None)
+    path = Checkpoint("kept", SETTINGS).path
+    first = path.read_bytes()
+    train_or_load("kept", SETTINGS, {"model": model}, epochs=1, train_epoch=lambda e: None, force=True)
+    assert "kept as" in capsys.readouterr().out
+    assert path.with_name(path.name + ".replaced").read_bytes() == first
+    second = path.read_bytes()
+    train_or_load("kept", SETTINGS, {"model": model}, epochs=1, train_epoch=lambda e: None, force=True)
+    assert path.with_name(path.name + ".replaced").read_bytes() == first
+    assert path.with_name(path.name + ".replaced-2").read_bytes() == second
 
 
 def test_save_is_atomic_and_loads_with_weights_only(checkpoints, monkeypatch):

@@ -69,6 +69,9 @@ def check(name: str, candidate: Callable, reference: Callable, inputs: Iterable[
     """
     results = []
     forbid = list(forbid)
+    inputs = list(inputs)
+    if not inputs:
+        raise ValueError(f"{name}: check() needs at least one test case, got none")
     for number, args in enumerate(inputs):
         try:
             with _switched_off(candidate, forbid):

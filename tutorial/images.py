@@ -58,15 +58,17 @@ def load_image(source, size=None, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
         raise ImageLoadError(f"{path} is a folder, not an image file.")
     if path.stat().st_size == 0:
         raise ImageLoadError(f"{path} is empty (0 bytes): the copy or download did not finish. Copy it again.")
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's own guard follows ours (it refuses at twice this, before we can look)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our check below says what to do
             with Image.open(path) as img:
                 width, height = img.size
                 if width * height > max_pixels:
                     raise ImageLoadError(
-                        f"{path} is {width} x {height} pixels ({width * height / 1e6:.0f} MP), over the limit of "
-                        f"{max_pixels / 1e6:.0f} MP. Shrink it first (any image editor), or pass a larger max_pixels."
+                        f"{path} is {width} x {height} pixels ({width * height / 1e6:.3g} MP), over the limit of "
+                        f"{max_pixels / 1e6:.3g} MP. Shrink it first (any image editor), or pass a larger max_pixels."
                     )
                 img.load()  # decode now, so a truncated file fails here and not later
                 img = ImageOps.exif_transpose(img)  # phones store rotation in EXIF
@@ -77,12 +79,17 @@ def load_image(source, size=None, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
         raise ImageLoadError(
             f"{path} is not an image PIL can read (or not an image at all). Use a JPEG, PNG or WebP file."
         ) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageLoadError(f"{path} has too many pixels to load safely. Shrink it first.") from None
+    except Image.DecompressionBombError as error:
+        raise ImageLoadError(
+            f"{path} has more than twice the limit of {max_pixels / 1e6:.3g} MP ({error}). Shrink it first (any "
+            "image editor), or pass a larger max_pixels."
+        ) from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageLoadError(
             f"{path} is damaged or truncated ({error}). Download or export it again."
         ) from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
     tensor = torch.from_numpy(array).permute(2, 0, 1).float().contiguous()
     if size is not None:
         from torchvision.transforms import functional as TF

@@ -18,6 +18,7 @@ import math
 import os
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -144,6 +145,20 @@ class CheckpointMismatchError(RuntimeError):
     """A checkpoint file exists but was made for another model, profile or settings."""
 
 
+class CheckpointUnreadableError(RuntimeError):
+    """A checkpoint file is intact but holds objects that a safe (weights-only) load refuses. Nothing is moved
+    or deleted: the message says what to do."""
+
+
+def unused_path(path: Path, suffix: str) -> Path:
+    """``path`` with ``suffix`` appended, or with ``suffix-2``, ``suffix-3``, ... if that file exists: an aside
+    copy never overwrites an earlier one."""
+    candidate, number = path.with_name(path.name + suffix), 2
+    while candidate.exists():
+        candidate, number = path.with_name(f"{path.name}{suffix}-{number}"), number + 1
+    return candidate
+
+
 def _settings_key(settings: dict) -> str:
     blob = json.dumps(settings, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
@@ -179,11 +194,19 @@ class Checkpoint:
             return None
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
-        except Exception as error:  # truncated or not a checkpoint at all
-            aside = self.path.with_name(self.path.name + ".corrupt")
+        except Exception as error:
+            if zipfile.is_zipfile(self.path) and "weights only load failed" in str(error).lower():
+                # a whole file that holds something beyond plain tensors: unsafe to unpickle, but not corrupt
+                raise CheckpointUnreadableError(
+                    f"{self.path} is intact, but it holds Python objects that a safe load (torch.load with "
+                    f"weights_only=True) refuses, so it was not loaded ({str(error).splitlines()[0]}). It was "
+                    "probably written by another version of this course or of torch. Nothing was moved or deleted: "
+                    "delete the file to train again, or train with force=True, which keeps it aside as a copy."
+                ) from None
+            aside = unused_path(self.path, ".corrupt")  # truncated, or not a checkpoint at all
             os.replace(self.path, aside)
-            print(f"Checkpoint {self.path.name} could not be read ({type(error).__name__}); moved it to "
-                  f"{aside.name} and starting fresh.")
+            print(f"Checkpoint {self.path.name} is damaged ({type(error).__name__}: {str(error).splitlines()[0]}); "
+                  f"moved it to {aside.name} and starting fresh.")
             return None
         meta = state.get("meta", {}) if isinstance(state, dict) else {}
         expected = {"name": self.name, "profile": self.profile, "key": self.key}
@@ -191,7 +214,7 @@ class Checkpoint:
         if found != expected:
             raise CheckpointMismatchError(
                 f"{self.path} was written for {found}, not {expected}. It belongs to another run: delete it, "
-                "or train with force=True to overwrite it."
+                "or train with force=True, which keeps it aside as a copy."
             )
         return state
 
@@ -221,11 +244,17 @@ def train_or_load(name: str, settings: dict, modules: dict, epochs: int,
     ``train_epoch(epoch)`` runs one epoch. After each epoch everything is saved, so an interrupted run
     resumes at the first unfinished epoch. ``history.seconds`` adds up the wall-clock time of the epochs
     trained and is saved with them, so a loaded run still says how long it took to train. ``force=True``
-    ignores any checkpoint and trains from scratch. Training runs with gradients on (:func:`autograd_on`),
-    whatever mode the caller is in.
+    ignores any checkpoint and trains from scratch; an existing file is first moved aside (``.replaced``,
+    never overwriting an earlier copy), so no finished run is lost. Training runs with gradients on
+    (:func:`autograd_on`), whatever mode the caller is in.
     """
     history = history or LossHistory()
     checkpoint = Checkpoint(name, settings, folder=folder)
+    if force and checkpoint.path.exists():
+        aside = unused_path(checkpoint.path, ".replaced")
+        os.replace(checkpoint.path, aside)
+        if not quiet:
+            print(f"force=True: training {name} from scratch; the previous checkpoint is kept as {aside.name}")
     state = None if force else checkpoint.load()
     start = 0
     if state is not None:
