@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -27,11 +28,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.server.hits.append(self.path)
         truncated = self.path.startswith("/truncated/")
-        path = self.server.root / self.path.removeprefix("/truncated/").lstrip("/")
+        path = self.server.root / self.path.lstrip("/")
+        for prefix in ("/truncated/", "/chunked/", "/slow/"):
+            if self.path.startswith(prefix):
+                path = self.server.root / self.path.removeprefix(prefix).lstrip("/")
         if not path.is_file():
             self.send_error(404)
             return
         body = path.read_bytes()
+        if self.path.startswith("/chunked/"):  # chunked encoding, cut inside a chunk: IncompleteRead for the client
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(f"{len(body):x}\r\n".encode() + body[: len(body) // 3])
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if self.path.startswith("/slow/"):  # 1 kB every 50 ms: each read is quick, the whole is slow
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for i in range(0, len(body), 1000):
+                    self.wfile.write(body[i:i + 1000])
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -114,6 +138,35 @@ def test_wrong_checksum_is_refused_and_nothing_is_left(server, cache, monkeypatc
     assert asset.path in message and "sha256" in message and "TUTORIAL_MIRROR" in message
     assert not (cache / asset.path).exists()
     assert no_partial_files(cache)
+
+
+def test_a_file_larger_than_registered_stops_at_once(server, cache, monkeypatch):
+    asset = register(monkeypatch, make_asset())
+    serve(server, asset, PAYLOAD * 20)  # a million bytes where 50,000 are expected
+    monkeypatch.setenv("TUTORIAL_MIRROR", server.url)
+    with pytest.raises(DownloadError, match="more than the expected 50,000 bytes"):
+        fetch(asset.name, quiet=True, retries=1)
+    assert not (cache / asset.path).exists() and no_partial_files(cache)
+
+
+def test_a_connection_cut_inside_a_chunk_is_reported_not_a_traceback(server, cache, monkeypatch):
+    asset = register(monkeypatch, make_asset())
+    serve(server, asset)
+    monkeypatch.setenv("TUTORIAL_MIRROR", server.url + "/chunked")
+    with pytest.raises(DownloadError, match="connection broke"):
+        fetch(asset.name, quiet=True, retries=1)
+    assert no_partial_files(cache)
+
+
+def test_a_trickling_server_cannot_hold_the_learner(server, cache, monkeypatch):
+    asset = register(monkeypatch, make_asset())
+    serve(server, asset)
+    monkeypatch.setenv("TUTORIAL_MIRROR", server.url + "/slow")
+    monkeypatch.setattr(data, "SLOWEST_RATE", 50_000)  # this 50,000-byte file may take 1 s; the server needs 2.5 s
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match="too slow"):
+        fetch(asset.name, quiet=True, retries=1, timeout=0.2)
+    assert time.monotonic() - started < 2.0 and no_partial_files(cache)
 
 
 def test_truncated_transfer_is_retried_then_reported(server, cache, monkeypatch):

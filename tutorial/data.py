@@ -16,6 +16,7 @@ for a room with poor network with ``python -m tutorial mirror DIR``.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import tempfile
@@ -28,6 +29,7 @@ from pathlib import Path
 DATA_ENV = "TUTORIAL_DATA"
 MIRROR_ENV = "TUTORIAL_MIRROR"
 CHUNK = 1 << 20
+SLOWEST_RATE = 20_000  # bytes per second: a transfer slower than this on average is given up (see _copy_to)
 
 
 @dataclass(frozen=True)
@@ -188,9 +190,17 @@ def _sources(asset: Asset) -> list[str]:
 
 def _copy_to(source: str, target: Path, timeout: float, asset: Asset | None = None) -> None:
     """Stream ``source`` (URL or path) into a temporary file beside ``target`` and rename it into place,
-    only once its size and sha256 match ``asset`` when one is given: never a partial file under the final name."""
+    only once its size and sha256 match ``asset`` when one is given: never a partial file under the final name.
+
+    Bounded three ways, each failing with an ``OSError`` that says which: ``timeout`` seconds per read; a
+    transfer that grows past ``asset.size`` stops at once; and the whole transfer may take at most
+    ``4 * timeout`` seconds or ``asset.size / SLOWEST_RATE``, whichever is longer, so a server that
+    trickles bytes cannot hold a learner for hours (without ``asset``, only the per-read timeout applies). A
+    connection cut mid-transfer is an ``OSError`` too."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    allowed = max(4 * timeout, asset.size / SLOWEST_RATE) if asset else float("inf")  # no size known: per-read only
+    deadline = time.monotonic() + allowed
     try:
         digest, size = hashlib.sha256(), 0
         with os.fdopen(fd, "wb") as out:
@@ -200,10 +210,18 @@ def _copy_to(source: str, target: Path, timeout: float, asset: Asset | None = No
             else:
                 stream = open(source, "rb")
             with stream:
-                for block in iter(lambda: stream.read(CHUNK), b""):
-                    digest.update(block)
-                    size += len(block)
-                    out.write(block)
+                try:
+                    read = getattr(stream, "read1", stream.read)  # what has arrived, so the clock is checked often
+                    for block in iter(lambda: read(CHUNK), b""):
+                        digest.update(block)
+                        size += len(block)
+                        out.write(block)
+                        if asset is not None and size > asset.size:
+                            raise OSError(f"more than the expected {asset.size:,} bytes (a different or growing file)")
+                        if time.monotonic() > deadline:
+                            raise OSError(f"too slow: {size:,} bytes in {allowed:.0f} s, the most this file may take")
+                except http.client.HTTPException as error:  # e.g. IncompleteRead: the connection was cut
+                    raise OSError(f"the connection broke after {size:,} bytes ({type(error).__name__})") from None
         if asset is not None and size != asset.size:
             raise OSError(f"got {size:,} bytes, expected {asset.size:,} (transfer cut short or wrong file)")
         if asset is not None and digest.hexdigest() != asset.sha256:
@@ -235,7 +253,7 @@ def fetch(name: str, *, retries: int = 3, timeout: float = 30.0, quiet: bool = F
                 if not quiet:
                     print(f"fetched {asset.path} from {source}")
                 return target
-            except (OSError, urllib.error.URLError, ValueError) as error:
+            except (OSError, urllib.error.URLError, ValueError, http.client.HTTPException) as error:
                 reason = getattr(error, "reason", None) or error
                 failures.append(f"  - {source} (try {attempt + 1}): {reason}")
                 if is_local or isinstance(error, urllib.error.HTTPError) and error.code == 404:
