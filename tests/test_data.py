@@ -333,3 +333,38 @@ def test_large_set_with_a_bad_checksum_says_what_to_do(cache, monkeypatch, tmp_p
     message = str(info.value)
     assert "Describable Textures" in message and "dtd/dtd-r1.0.1.tar.gz" in message
     assert "md5" in message and "full" in message and "TUTORIAL_MIRROR" in message
+
+
+def _tar_with(tmp_path, name, payload=b"x"):
+    import io
+    import tarfile
+
+    archive = tmp_path / "bad.tar"
+    with tarfile.open(archive, "w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    return archive
+
+
+def test_torchvisions_unpacking_cannot_write_outside_its_folder(tmp_path):
+    import tarfile
+
+    from torchvision.datasets.utils import extract_archive
+
+    inside = tmp_path / "inside"
+    inside.mkdir()
+    with data.safe_tar_extraction(), pytest.raises(tarfile.TarError):
+        extract_archive(str(_tar_with(tmp_path, "../escaped.txt")), str(inside))
+    assert not (tmp_path / "escaped.txt").exists()
+    absolute = tmp_path / "absolute-escape.txt"
+    try:  # an absolute member is refused, or (Python's data filter) its leading "/" is stripped
+        with data.safe_tar_extraction():
+            extract_archive(str(_tar_with(tmp_path, str(absolute))), str(inside))
+    except tarfile.TarError:
+        pass
+    assert not absolute.exists()
+    with data.safe_tar_extraction():
+        extract_archive(str(_tar_with(tmp_path, "fine/inside.txt")), str(inside))
+    assert (inside / "fine" / "inside.txt").read_bytes() == b"x"
+    assert tarfile.TarFile.extraction_filter is None  # restored after the block (Python < 3.14's default)

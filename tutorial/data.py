@@ -15,6 +15,7 @@ for a room with poor network with ``python -m tutorial mirror DIR``.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -352,17 +353,51 @@ def _seed_from_mirror(folder: str, archives: tuple[str, ...], timeout: float = 6
             pass  # not in the mirror: torchvision tries the public URL next
 
 
+@contextlib.contextmanager
+def safe_tar_extraction():
+    """Inside this block every ``tarfile`` extraction that names no filter of its own (torchvision's unpacking
+    names none) uses Python's ``data`` filter: no member may land outside the target folder, be a device,
+    or link outside it. Where the Python version has no filter (before 3.8.17 / 3.9.17 / 3.10.12 / 3.11.4),
+    members are checked by hand for absolute paths, ``..`` and links before anything is written."""
+    import tarfile
+
+    previous = tarfile.TarFile.extraction_filter
+    if hasattr(tarfile, "data_filter"):
+        tarfile.TarFile.extraction_filter = staticmethod(tarfile.data_filter)
+        try:
+            yield
+        finally:
+            tarfile.TarFile.extraction_filter = previous
+        return
+    original = tarfile.TarFile.extractall
+
+    def checked(self, path=".", members=None, **kwargs):
+        root = Path(path).resolve()
+        for member in members or self.getmembers():
+            target = (root / member.name).resolve()
+            if member.issym() or member.islnk() or member.isdev() or root not in (target, *target.parents):
+                raise tarfile.TarError(f"refusing to unpack {member.name!r}: it would land outside {root}")
+        return original(self, path, members, **kwargs)
+
+    tarfile.TarFile.extractall = checked
+    try:
+        yield
+    finally:
+        tarfile.TarFile.extractall = original
+
+
 def _large_set(name: str, make):
-    """Seed from the mirror, then let torchvision download/verify/unpack; a failure becomes a DownloadError."""
-    import contextlib
+    """Seed from the mirror, then let torchvision download/verify/unpack (with :func:`safe_tar_extraction`);
+    a failure becomes a DownloadError."""
     import io
+    import tarfile
 
     info = LARGE_SETS[name]
     _seed_from_mirror(name, info["archives"])
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), safe_tar_extraction():
             return make(data_dir() / name)
-    except (OSError, RuntimeError, urllib.error.URLError) as error:
+    except (OSError, RuntimeError, urllib.error.URLError, tarfile.TarError) as error:
         listed = "  ".join(f"{name}/{a}" for a in info["archives"])
         raise DownloadError(
             f"Could not get {info['what']} ({info['size']}) from {info['url']}: {error}\n"
