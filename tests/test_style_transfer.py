@@ -183,3 +183,23 @@ def test_bench_smoke_returns_metrics(monkeypatch):
         assert key in metrics
     assert metrics["iterations"] == 4 and metrics["pretrained_weights"] is False
     assert metrics["style_loss_ratio"] < 1
+
+
+def test_a_damaged_cached_vgg_file_is_named_not_silently_replaced_by_random_weights(monkeypatch, tmp_path):
+    import hashlib
+
+    from torchvision.models import VGG19_Weights
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(st, "_VGG19_STATE", {})
+    name = VGG19_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[1]  # vgg19-dcbb9e9d.pth: named by its sha256
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / name).write_bytes(b"half a download")
+    with pytest.raises(st.VGGWeightsDamagedError, match=f"{name} is damaged.*Delete that file"):
+        st.load_vgg19(pretrained=True, last_layer="relu1_1")
+    # a file whose sha256 matches its name passes the check (torch then loads it with weights_only=True)
+    good = b"intact weights"
+    url = VGG19_Weights.IMAGENET1K_V1.url.replace(name, f"vgg19-{hashlib.sha256(good).hexdigest()[:8]}.pth")
+    (tmp_path / "checkpoints" / url.rsplit("/", 1)[1]).write_bytes(good)
+    st.check_cached_vgg19(url)
+    st.check_cached_vgg19("https://example.org/no-cache-here-0123abcd.pth")  # nothing cached: nothing to check

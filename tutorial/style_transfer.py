@@ -53,6 +53,37 @@ VGG19_WEIGHTS_FILE = "vgg19-dcbb9e9d.pth"  # torchvision's file, in ~/.cache/tor
 _VGG19_STATE: dict = {}
 
 
+class VGGWeightsDamagedError(RuntimeError):
+    """The cached pretrained VGG file is not the file it is named after. Introduced in
+    notebooks/04_neural_style_transfer.ipynb."""
+
+
+def check_cached_vgg19(url: str) -> None:
+    """If torch's cache holds the file of ``url`` (named ``name-<sha256 prefix>.pth``), check that its sha256
+    starts with that prefix; raise :class:`VGGWeightsDamagedError` naming the file if not (torch checks a hash
+    only while downloading). Introduced in notebooks/04_neural_style_transfer.ipynb."""
+    import hashlib
+    import os
+    import re
+    from pathlib import Path
+    from urllib.parse import urlparse
+
+    name = os.path.basename(urlparse(url).path)
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / name
+    match = re.search(r"-([a-f0-9]+)\.", name)
+    if not cached.exists() or match is None:
+        return
+    digest = hashlib.sha256()
+    with open(cached, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if not digest.hexdigest().startswith(match.group(1)):
+        raise VGGWeightsDamagedError(
+            f"{cached} is damaged or incomplete: its sha256 does not start with {match.group(1)}, as its name says. "
+            "Delete that file and run this cell again: the weights are then downloaded afresh (or, offline, the "
+            "course continues with random weights and says so).")
+
+
 def vgg19_imagenet_weights(timeout: float = 10.0) -> dict | None:
     """torchvision's ImageNet VGG-19 convolution weights as ``{"0.weight": ..., ...}``, or None if unavailable.
 
@@ -64,12 +95,14 @@ def vgg19_imagenet_weights(timeout: float = 10.0) -> dict | None:
         return _VGG19_STATE["state"]
     from torchvision.models import VGG19_Weights
 
+    check_cached_vgg19(VGG19_Weights.IMAGENET1K_V1.url)  # a damaged cached file stops here, with what to do
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout)  # a firewall that drops packets must not hang the notebook
     captured = io.StringIO()
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-            full = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
+            # the download's sha256 is checked against the file name's hash, and only tensors are unpickled
+            full = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False, check_hash=True, weights_only=True)
         state = {k[len("features."):]: v for k, v in full.items() if k.startswith("features.")}
         print(captured.getvalue().strip() or "using torchvision's ImageNet VGG-19 weights (from the cache)")
     except Exception as error:
