@@ -62,22 +62,19 @@ def check_cached_vgg19(url: str) -> None:
     """If torch's cache holds the file of ``url`` (named ``name-<sha256 prefix>.pth``), check that its sha256
     starts with that prefix; raise :class:`VGGWeightsDamagedError` naming the file if not (torch checks a hash
     only while downloading). Introduced in notebooks/04_neural_style_transfer.ipynb."""
-    import hashlib
     import os
     import re
     from pathlib import Path
     from urllib.parse import urlparse
+
+    from tutorial.data import sha256_of
 
     name = os.path.basename(urlparse(url).path)
     cached = Path(torch.hub.get_dir()) / "checkpoints" / name
     match = re.search(r"-([a-f0-9]+)\.", name)
     if not cached.exists() or match is None:
         return
-    digest = hashlib.sha256()
-    with open(cached, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    if not digest.hexdigest().startswith(match.group(1)):
+    if not sha256_of(cached).startswith(match.group(1)):
         raise VGGWeightsDamagedError(
             f"{cached} is damaged or incomplete: its sha256 does not start with {match.group(1)}, as its name says. "
             "Delete that file and run this cell again: the weights are then downloaded afresh (or, offline, the "

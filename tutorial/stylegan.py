@@ -198,6 +198,10 @@ class StyleGANGenerator(nn.Module):
         level = self.levels - 1 if level is None else level
         return [(1, 4 * 2 ** (i // 2), 4 * 2 ** (i // 2)) for i in range(2 * (level + 1))]
 
+    def styles(self, w):
+        """The same ``w`` ``[N, w_dim]`` for every style layer: ``[N, num_styles, w_dim]``."""
+        return w[:, None].expand(-1, self.num_styles, -1)
+
     def synthesis(self, ws, level=None, alpha=1.0, noise=None):
         level = self.levels - 1 if level is None else level
         x = self.const.expand(len(ws), -1, -1, -1)
@@ -214,7 +218,7 @@ class StyleGANGenerator(nn.Module):
     def forward(self, z, clusters=None, level=None, alpha=1.0, psi=1.0, noise=None):
         level = self.levels - 1 if level is None else level
         w = self.mapping(z, clusters)
-        ws = w[:, None].expand(-1, self.num_styles, -1)
+        ws = self.styles(w)
         if self.training:
             with torch.no_grad():
                 self.w_avg.lerp_(w.mean(0), 1.0 - self.w_avg_beta)
@@ -289,9 +293,8 @@ def judge_path_length(generator, pairs, space="w", epsilon=1e-2, seed=0, batch_s
         else:
             w1, w2 = generator.mapping(z1.to(dev), c), generator.mapping(z2.to(dev), c)
             ends = [torch.lerp(w1, w2, s[:, None].to(dev)) for s in (t, t + epsilon)]
-        feats = [judge_features(crop_to_28(((generator.synthesis(w[:, None].expand(-1, generator.num_styles, -1),
-                                                                  noise=noise) + 1) / 2).clamp(0, 1)).cpu(), dev, profile)
-                 for w in ends]
+        images = [((generator.synthesis(generator.styles(w), noise=noise) + 1) / 2).clamp(0, 1) for w in ends]
+        feats = [judge_features(crop_to_28(x).cpu(), dev, profile) for x in images]
         lengths.append((feats[0] - feats[1]).pow(2).sum(1) / epsilon ** 2)
     lengths = torch.cat(lengths).double()
     lo, hi = torch.quantile(lengths, torch.tensor([0.01, 0.99], dtype=torch.double))

@@ -31,7 +31,7 @@ def run(profile: str, device: torch.device, overrides: dict | None = None) -> di
     start = time.perf_counter()
     truncation = {str(psi): scores(progan_samples(Truncated(average, psi), cfg.n_judge), device, profile)
                   for psi in cfg.psi_values}
-    plain = scores(progan_samples(average, cfg.n_judge), device, profile)
+    plain = truncation.get("1.0") or scores(progan_samples(average, cfg.n_judge), device, profile)  # psi = 1: judged once
     raw = scores(progan_samples(generator, cfg.n_judge), device, profile)
     floor = judge_samples(crop_to_28(pad_to_32(images[:cfg.n_judge])), device, profile=profile)["fid_mnist"]
     eval_seconds = time.perf_counter() - start
