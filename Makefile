@@ -1,6 +1,8 @@
 # The two commands of the README, on a fresh machine:
 #   make lab    set everything up, then open the course in JupyterLab
 #   make test   set everything up, then run the unit tests and every notebook (smoke profile)
+# and, in CI:
+#   make test-lowest   the unit tests on the lowest version of every package that pyproject.toml allows
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +10,7 @@ STAMP := $(VENV)/.installed
 # JupyterLab refuses to run as root unless told to (containers, some cloud machines).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test
+.PHONY: setup lab test test-lowest
 setup: $(STAMP)
 
 # PIP_FIND_LINKS is emptied so that a machine-local torch wheel (a CPU-only build whose torchvision ops
@@ -25,3 +27,16 @@ lab: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The lowest versions pyproject.toml declares, each one (uv's lowest-direct resolution), in their own venv:
+# a lower bound is one that the unit tests have run on. The notebooks run in `make test`, on the newest.
+LOWEST ?= .venv-lowest
+$(LOWEST)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(LOWEST)
+	PIP_FIND_LINKS= $(LOWEST)/bin/python -m pip install --quiet uv
+	$(LOWEST)/bin/python -m uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e .
+	touch $(LOWEST)/.installed
+
+test-lowest: $(LOWEST)/.installed
+	TUTORIAL_LOWEST=1 $(LOWEST)/bin/python -m pytest tests --ignore=tests/test_notebooks_alone.py \
+		--ignore=tests/test_jupyterlab.py --durations=5

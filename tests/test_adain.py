@@ -194,3 +194,46 @@ def test_training_images_add_the_large_sets_only_in_full(monkeypatch, tmp_path):
     assert photos[-1].shape == (3, 512, 512)  # read on use at the profile's training size
     crops = ad.random_crops(paintings, 2, 64)
     assert crops.shape == (2, 3, 64, 64)
+
+
+class _CountingPictures(list):
+    """Stands for `full`'s 42,000 pictures on disk: counts every picture read."""
+
+    reads = 0
+
+    def __getitem__(self, index):
+        _CountingPictures.reads += 1
+        return super().__getitem__(index)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+
+def test_notebook_05_hands_the_pictures_to_training_unread():
+    """In `full` the training pictures are 42,000 files: the notebook's training cell must pass them on as
+    they are (training cuts crops and moves only those), never load them all onto the device first."""
+    import json
+    from pathlib import Path
+
+    from tutorial.training import LossHistory
+
+    notebook = json.loads((Path(__file__).parents[1] / "notebooks" / "05_adain.ipynb").read_text())
+    cell = next("".join(c["source"]) for c in notebook["cells"]
+                if c["cell_type"] == "code" and "history = train_decoder(" in "".join(c["source"]))
+    photos, paintings = _CountingPictures([torch.rand(3, 8, 8)] * 5), _CountingPictures([torch.rand(3, 8, 8)] * 5)
+    received = {}
+
+    def train_decoder(encoder, decoder, photos_in, paintings_in, settings, history=None, **kwargs):
+        received.update(photos=photos_in, paintings=paintings_in)
+        return LossHistory()
+
+    _CountingPictures.reads = 0
+    namespace = {"torch": torch, "time": __import__("time"), "LossHistory": LossHistory,
+                 "cfg": pick_settings(ad.ADAIN_SETTINGS, "smoke"), "device": torch.device("cpu"),
+                 "load_image": lambda name, size: torch.rand(3, size, size), "stylise": None, "show_grid": None,
+                 "encoder": None, "decoder": None, "TEST_PHOTO": "a", "TEST_PAINTING": "b",
+                 "train_photos": photos, "train_paintings": paintings, "train_decoder": train_decoder}
+    exec(compile(cell, "05_adain.ipynb", "exec"), namespace)
+    assert received["photos"] is photos and received["paintings"] is paintings
+    assert _CountingPictures.reads == 0

@@ -368,3 +368,42 @@ def test_torchvisions_unpacking_cannot_write_outside_its_folder(tmp_path):
         extract_archive(str(_tar_with(tmp_path, "fine/inside.txt")), str(inside))
     assert (inside / "fine" / "inside.txt").read_bytes() == b"x"
     assert tarfile.TarFile.extraction_filter is None  # restored after the block (Python < 3.14's default)
+
+
+def test_make_mirror_builds_a_room_mirror_repairs_it_and_never_leaves_half_a_file(server, cache, monkeypatch,
+                                                                                  tmp_path):
+    """What a teacher runs before a workshop: every asset copied once, checked, laid out as the data folder."""
+    other = os.urandom(20_000)
+    a = register(monkeypatch, make_asset("mirror-a", urls=[f"{server.url}/blobs/mirror-a.bin"]))
+    b = register(monkeypatch, make_asset("mirror-b", other, urls=[f"{server.url}/blobs/mirror-b.bin"]))
+    serve(server, a)
+    serve(server, b, other)
+    room = tmp_path / "room"
+    assert data.make_mirror(room, ["mirror-a", "mirror-b"]) == room.resolve()
+    assert (room / a.path).read_bytes() == PAYLOAD and (room / b.path).read_bytes() == other
+
+    (room / a.path).write_bytes(PAYLOAD[:100])  # a damaged copy in the mirror
+    os.utime(room / b.path, ns=(1, 1))  # an intact one, stamped so that a rewrite would show
+    data.make_mirror(room, ["mirror-a", "mirror-b"])
+    assert (room / a.path).read_bytes() == PAYLOAD  # repaired
+    assert (room / b.path).stat().st_mtime_ns == 1  # left as it was
+
+    (room / a.path).unlink()
+    real_copy = data.shutil.copyfile
+
+    def cut_off(source, target):  # the copy stops half-way (disk full, Ctrl-C)
+        Path(target).write_bytes(Path(source).read_bytes()[:1000])
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(data.shutil, "copyfile", cut_off)
+    with pytest.raises(OSError):
+        data.make_mirror(room, ["mirror-a"])
+    assert not (room / a.path).exists() and no_partial_files(room)
+    monkeypatch.setattr(data.shutil, "copyfile", real_copy)
+    data.make_mirror(room, ["mirror-a"])
+
+    hits = len(server.hits)  # a learner's machine now fetches from the room's folder alone
+    monkeypatch.setenv("TUTORIAL_MIRROR", str(room))
+    monkeypatch.setenv("TUTORIAL_DATA", str(tmp_path / "learner"))
+    assert fetch("mirror-a").read_bytes() == PAYLOAD and fetch("mirror-b").read_bytes() == other
+    assert len(server.hits) == hits

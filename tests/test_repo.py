@@ -48,6 +48,32 @@ def test_dependencies_are_bounded_ranges_not_pins():
         assert ">=" in spec and "<" in spec.replace("<=", ""), f"{name} needs a lower and an upper bound"
 
 
+@pytest.mark.skipif(not __import__("os").environ.get("TUTORIAL_LOWEST"), reason="only in `make test-lowest`")
+def test_the_lowest_run_has_exactly_the_declared_lower_bounds():
+    """`make test-lowest` installs the lowest versions pyproject.toml allows: check that these, and no newer
+    ones, are what the unit tests ran on, so each lower bound is a tested one."""
+    import tomllib
+    from importlib.metadata import version
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    python = re.fullmatch(r">=(\d+)\.(\d+)", project["requires-python"])
+    assert sys.version_info[:2] == (int(python[1]), int(python[2])), "run the lowest job on the lowest Python"
+    for name, spec in pyproject_dependencies().items():
+        lowest = re.search(r">=([0-9.]+)", spec)[1]
+        installed = version(name).split("+")[0]
+        padded = lambda v: [int(x) for x in v.split(".")] + [0] * (3 - len(v.split(".")))  # 4.0 == 4.0.0
+        assert padded(installed) == padded(lowest), f"{name} {installed} is not its declared lower bound {lowest}"
+
+
+def test_declared_python_is_one_the_tests_can_run_on():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11"  # the tests read pyproject.toml with tomllib (3.11+)
+    yml = (ROOT / "environment.yml").read_text()
+    assert "python>=3.11" in yml
+
+
 def test_installed_torchvision_ops_work_with_installed_torch():
     import torch
     import torchvision
@@ -166,8 +192,20 @@ def test_bench_prints_one_json_object(monkeypatch, capsys, tmp_path):
     assert printed == json.loads((tmp_path / "r.json").read_text())
     assert {"lesson", "profile", "device", "torch", "wall_seconds", "metrics"} <= set(printed)
     assert printed["metrics"] == {"accuracy": 0.5, "profile_seen": "smoke"} and printed["device"] == "cpu"
+    assert printed["peak_gpu_memory_mib"] is None  # no GPU counter on a CPU run
     assert seen["checkpoints"] != "/keep/me"  # trained from scratch in a scratch folder
     assert not Path(seen["checkpoints"]).exists()  # and the scratch folder is gone
     import os
 
     assert os.environ["TUTORIAL_CHECKPOINTS"] == "/keep/me"
+
+
+def test_bench_records_peak_gpu_memory_on_cuda(monkeypatch):
+    """On CUDA a benchmark records the most memory it allocated: the measured budget of a `full` run."""
+    import torch
+
+    from tutorial import bench
+
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device=None: 1536 * 2**20 + 2**19)
+    assert bench.peak_gpu_memory_mib(torch.device("cuda", 0)) == 1536.5
+    assert bench.peak_gpu_memory_mib(torch.device("cpu")) is None

@@ -233,3 +233,101 @@ def test_loss_history_plots_only_the_names_asked_for():
     figure = history.figure()
     assert [line.get_label() for line in figure.axes[0].lines] == ["loss"]
     assert history.names() == ["loss", "alpha"]  # everything is still recorded
+
+
+def _noisy_run(epochs_done: list):
+    """A run whose every epoch draws random numbers: resuming must restore the random stream too."""
+    model, optimizer = make_run()
+    x = torch.randn(32, 2)
+
+    def train_epoch(epoch):
+        epochs_done.append(epoch)
+        for _ in range(5):
+            batch = x[torch.randperm(32)[:8]] + 0.1 * torch.randn(8, 2)  # shuffling and noise: global RNG
+            loss = model(batch).pow(2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+    return model, optimizer, train_epoch
+
+
+def _settings(epochs):
+    return {**SETTINGS, "epochs": epochs}  # as the lessons pass them: the length is among the settings
+
+
+def test_a_longer_run_continues_the_finished_one_and_ends_where_an_uninterrupted_run_ends(tmp_path, capsys):
+    done = []
+    model, optimizer, train_epoch = _noisy_run(done)
+    train_or_load("long", _settings(4), {"model": model, "optimizer": optimizer}, 4, train_epoch, folder=tmp_path / "a")
+    uninterrupted = model.state_dict()
+
+    short, short_opt, short_epoch = _noisy_run([])
+    train_or_load("long", _settings(2), {"model": short, "optimizer": short_opt}, 2, short_epoch, folder=tmp_path / "b")
+    capsys.readouterr()
+    continued_epochs = []
+    longer, longer_opt, longer_epoch = _noisy_run(continued_epochs)
+    train_or_load("long", _settings(4), {"model": longer, "optimizer": longer_opt}, 4, longer_epoch,
+                  folder=tmp_path / "b")
+    assert continued_epochs == [2, 3]  # the two finished epochs are not trained again
+    assert "Continuing after epoch 2 of 4" in capsys.readouterr().out
+    assert len(list((tmp_path / "b").glob("long-*.pt"))) == 1  # one run, grown: not a second file
+    for key, value in uninterrupted.items():
+        assert torch.equal(longer.state_dict()[key], value), key  # bit for bit the uninterrupted run
+
+
+def test_an_interrupted_run_resumed_ends_where_an_uninterrupted_run_ends(tmp_path):
+    model, optimizer, train_epoch = _noisy_run([])
+    train_or_load("cut", SETTINGS, {"model": model, "optimizer": optimizer}, 4, train_epoch, folder=tmp_path / "a")
+
+    crashing, crashing_opt, crashing_epoch = _noisy_run([])
+
+    def stop_in_epoch_three(epoch):
+        crashing_epoch(epoch)
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_or_load("cut", SETTINGS, {"model": crashing, "optimizer": crashing_opt}, 4, stop_in_epoch_three,
+                      folder=tmp_path / "b")
+    resumed, resumed_opt, resumed_epoch = _noisy_run([])
+    train_or_load("cut", SETTINGS, {"model": resumed, "optimizer": resumed_opt}, 4, resumed_epoch, folder=tmp_path / "b")
+    for key, value in model.state_dict().items():
+        assert torch.equal(resumed.state_dict()[key], value), key
+
+
+def test_a_run_with_more_epochs_than_asked_is_loaded_and_says_so(tmp_path, capsys):
+    model, optimizer, train_epoch = _noisy_run([])
+    train_or_load("more", _settings(3), {"model": model, "optimizer": optimizer}, 3, train_epoch, folder=tmp_path)
+    capsys.readouterr()
+    again = make_run()[0]
+    train_or_load("more", _settings(2), {"model": again}, 2, lambda e: pytest.fail("retrained"), folder=tmp_path)
+    assert "trained 3 epochs, more than the 2 asked for" in capsys.readouterr().out
+    assert torch.equal(again.weight, model.weight)
+
+
+def test_a_changed_setting_trains_anew_and_names_the_run_it_did_not_use(tmp_path, capsys):
+    model = make_run()[0]
+    train_or_load("lr", SETTINGS, {"model": model}, 1, lambda e: None, folder=tmp_path)
+    capsys.readouterr()
+    runs = []
+    train_or_load("lr", {**SETTINGS, "lr": 0.2}, {"model": model}, 1, runs.append, folder=tmp_path)
+    out = capsys.readouterr().out
+    assert runs == [0] and "from scratch" in out and "lr: 0.1 -> 0.2" in out and "kept as it is" in out
+    assert len(list(tmp_path.glob("lr-*.pt"))) == 2
+
+
+def test_which_lesson_runs_continue_when_longer():
+    """Constant-rate GAN training continues a shorter run; a one-cycle schedule (CNN, VAE) depends on the
+    total length at every step, so a longer one is a new run."""
+    from tutorial import cnn, gan
+
+    cfg = gan.GAN_SETTINGS["smoke"]
+    g, d = gan.DCGANGenerator(cfg["nz"], cfg["g_width"]), gan.DCGANDiscriminator(cfg["d_width"])
+    two = gan.gan_checkpoint_settings(g, d, {**cfg, "epochs": 2})
+    five = gan.gan_checkpoint_settings(g, d, {**cfg, "epochs": 5})
+    assert Checkpoint("g", two, profile="smoke").path == Checkpoint("g", five, profile="smoke").path
+    ccfg = cnn.CNN_SETTINGS["smoke"]
+    model = cnn.SmallVGG(ccfg["width"], ccfg["hidden"])
+    paths = {Checkpoint("c", cnn.classifier_checkpoint_settings(model, ccfg, n), profile="smoke").path for n in (2, 5)}
+    assert len(paths) == 2

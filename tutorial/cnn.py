@@ -166,10 +166,12 @@ def random_shift(images, max_shift):
 def classifier_checkpoint_settings(model, cfg, epochs):
     """What identifies a trained classifier: its architecture and the settings that shape its training.
 
+    The one-cycle learning rate at every step depends on the run's total length, so that length is part of
+    what the run is (``one_cycle_epochs``): a longer run is a new run, not the shorter one continued.
     Introduced in notebooks/01_cnn.ipynb.
     """
     keys = ("fashion", "train_limit", "batch_size", "lr", "weight_decay", "augment_shift")
-    values = {**{k: cfg[k] for k in keys}, "epochs": epochs, "architecture": repr(model)}
+    values = {**{k: cfg[k] for k in keys}, "one_cycle_epochs": epochs, "architecture": repr(model)}
     return Settings(values, getattr(cfg, "profile", None))
 
 

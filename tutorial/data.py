@@ -281,14 +281,22 @@ def fetch_all(names: list[str] | None = None, quiet: bool = False) -> list[Path]
 
 
 def make_mirror(folder: str | os.PathLike, names: list[str] | None = None) -> Path:
-    """Copy (fetching first where needed) the assets into ``folder``, laid out like the data folder."""
+    """Copy (fetching first where needed) the assets into ``folder``, laid out like the data folder. A copy
+    already there and intact is left as it is; a damaged one is replaced. Each file is written under a
+    temporary name and renamed when whole, so an interrupted run never leaves half a file in the mirror."""
     folder = Path(folder).expanduser().resolve()
     for path in fetch_all(names):
         relative = path.relative_to(data_dir())
         destination = folder / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
-        if not (destination.exists() and sha256_of(destination) == sha256_of(path)):
-            shutil.copyfile(path, destination)
+        if destination.exists() and sha256_of(destination) == sha256_of(path):
+            continue
+        partial = destination.with_name(destination.name + ".part")
+        try:
+            shutil.copyfile(path, partial)
+            os.replace(partial, destination)
+        finally:
+            partial.unlink(missing_ok=True)
     return folder
 
 

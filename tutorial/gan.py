@@ -228,7 +228,7 @@ def lazy_clusters(generator, images, k, groups=None, device="cpu"):
 
 def gan_checkpoint_settings(generator, discriminator, cfg):
     """What identifies a DCGAN run: the architectures and the settings that shape its training."""
-    keys = ("fashion", "train_limit", "batch_size", "epochs", "nz", "clusters", "lr", "beta1")
+    keys = ("fashion", "train_limit", "batch_size", "nz", "clusters", "lr", "beta1")  # more epochs continue a run
     values = {**{k: cfg[k] for k in keys}, "generator": repr(generator), "discriminator": repr(discriminator)}
     return Settings(values, getattr(cfg, "profile", None))
 

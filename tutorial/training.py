@@ -172,11 +172,18 @@ def checkpoint_dir() -> Path:
     return Path(env).expanduser() if env else data_dir() / "checkpoints"
 
 
+# How long a run trains is not part of what it is: a finished run asked for more epochs continues.
+RUN_LENGTH = "epochs"
+
+
 class Checkpoint:
     """One resumable training run on disk, keyed by ``name``, profile and settings.
 
     The file name carries a hash of the settings, so changing a setting starts a new file rather than
     loading weights that belong to another configuration; a file whose recorded key differs is refused.
+    The setting ``epochs`` (:data:`RUN_LENGTH`) is left out of the key: a run of 5 epochs is a run of 3 that
+    went on, so it continues the same file. A trainer whose steps depend on the run's total length (a
+    one-cycle learning rate) records that length under another name, which makes a longer run a new one.
     """
 
     def __init__(self, name: str, settings: dict, profile: str | None = None, folder: Path | None = None):
@@ -184,7 +191,8 @@ class Checkpoint:
 
         self.name = name
         self.profile = profile or getattr(settings, "profile", None) or current_profile()
-        self.settings = json.loads(json.dumps(dict(settings), sort_keys=True, default=str))
+        identity = {k: v for k, v in dict(settings).items() if k != RUN_LENGTH}
+        self.settings = json.loads(json.dumps(identity, sort_keys=True, default=str))
         self.key = _settings_key({"name": name, "profile": self.profile, "settings": self.settings})
         self.path = Path(folder or checkpoint_dir()) / f"{name}-{self.profile}-{self.key}.pt"
 
@@ -218,6 +226,26 @@ class Checkpoint:
             )
         return state
 
+    def others(self) -> list[tuple[Path, list[str]]]:
+        """The other checkpoints of this name and profile on disk, each with the settings in which it differs
+        from this run (``"lr: 0.1 -> 0.2"``); files that cannot be read are left out."""
+        found = []
+        for path in sorted(self.path.parent.glob(f"{self.name}-{self.profile}-*.pt")):
+            if path == self.path:
+                continue
+            try:
+                meta = torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("meta", {})
+                theirs = json.loads(meta["settings"])
+            except Exception:
+                continue
+            if meta.get("name") != self.name or meta.get("profile") != self.profile:
+                continue
+            keys = sorted(set(theirs) | set(self.settings))
+            changed = [f"{k}: {theirs.get(k, '(none)')} -> {self.settings.get(k, '(none)')}" for k in keys
+                       if theirs.get(k) != self.settings.get(k)]
+            found.append((path, changed))
+        return found
+
     def save(self, state: dict) -> Path:
         """Write ``state`` (tensors, dicts, lists, numbers, strings) atomically: a crash never leaves half a file."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -243,7 +271,11 @@ def train_or_load(name: str, settings: dict, modules: dict, epochs: int,
     ``modules`` maps names to anything with ``state_dict``/``load_state_dict`` (models and optimizers).
     ``train_epoch(epoch)`` runs one epoch. After each epoch everything is saved, so an interrupted run
     resumes at the first unfinished epoch. ``history.seconds`` adds up the wall-clock time of the epochs
-    trained and is saved with them, so a loaded run still says how long it took to train. ``force=True``
+    trained and is saved with them, so a loaded run still says how long it took to train. A finished run asked
+    for more ``epochs`` than it has continues from its last epoch, exactly as an interrupted one resumes (the
+    length is not part of the key: see :class:`Checkpoint`); one that has more is loaded as it is, and says
+    so. When no checkpoint fits, the other runs of this name on disk are named with the settings in which
+    they differ, so a changed setting is never a silent fresh start. ``force=True``
     ignores any checkpoint and trains from scratch; an existing file is first moved aside (``.replaced``,
     never overwriting an earlier copy), so no finished run is lost. Training runs with gradients on
     (:func:`autograd_on`), whatever mode the caller is in.
@@ -271,8 +303,17 @@ def train_or_load(name: str, settings: dict, modules: dict, epochs: int,
             torch.set_rng_state(state["rng"])
         start = int(state["epoch"])
         if not quiet:
-            verb = "Loaded the finished" if start >= epochs else f"Resuming after epoch {start} of"
-            print(f"{verb} run from {checkpoint.path}")
+            if start == epochs:
+                print(f"Loaded the finished run from {checkpoint.path}")
+            elif start > epochs:
+                print(f"Loaded the run from {checkpoint.path}: it has trained {start} epochs, more than the {epochs} "
+                      f"asked for, and is used as it is (force=True trains exactly {epochs}, keeping it aside)")
+            else:
+                print(f"Continuing after epoch {start} of {epochs}: {checkpoint.path}")
+    elif not quiet and not force:
+        for path, changed in checkpoint.others():
+            print(f"Training {name} from scratch: {path.name} is a run with other settings "
+                  f"({'; '.join(changed) or 'other code'}), kept as it is")
     for epoch in range(start, epochs):
         started = time.perf_counter()
         train_epoch(epoch)

@@ -174,7 +174,7 @@ def train_vae(model, images, cfg, device, test_images=None, epochs=None, name=No
             history.show()
 
     values = {"train_limit": len(images), "batch_size": cfg.batch_size, "lr": cfg.lr, "beta": beta,
-              "epochs": epochs, "architecture": repr(model)}
+              "one_cycle_epochs": epochs, "architecture": repr(model)}  # a longer one-cycle run is a new run
     settings = Settings(values, getattr(cfg, "profile", None))
     train_or_load(name, settings, {"model": model, "optimizer": optimizer, "schedule": schedule}, epochs, train_epoch, history=history,
                   force=force, quiet=quiet)
