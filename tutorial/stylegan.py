@@ -249,7 +249,8 @@ class Truncated(nn.Module):
         return self.generator.cluster_weights
 
     def forward(self, z, clusters=None, level=None, alpha=1.0):
-        return self.generator(z, clusters, level, alpha, psi=self.psi)
+        growing = {} if level is None and alpha == 1.0 else {"level": level, "alpha": alpha}  # none for a generator that does not grow
+        return self.generator(z, clusters, psi=self.psi, **growing)
 
 
 import torch
