@@ -9,12 +9,31 @@ import time
 import torch
 
 
+def judge_along_truncation(average, images, cfg, device, profile) -> tuple:
+    """Train (or load) the judge, then judge ``average`` at each of ``cfg.psi_values`` (psi = 1 once) and the floor
+    (real digits through the same pad and crop); returns ``(truncation, plain, floor, judge_seconds, started)``,
+    ``started`` the clock reading when judging began (shared with bench stylegan2)."""
+    from ..metrics import judge_samples, mnist_judge
+    from ..progan import crop_to_28, pad_to_32, progan_samples
+    from ..stylegan import Truncated
+    from .progan import scores
+
+    start = time.perf_counter()
+    mnist_judge(device, profile)  # trained from scratch here too (the bench keeps no checkpoints)
+    judge_seconds = time.perf_counter() - start
+    started = time.perf_counter()
+    truncation = {str(psi): scores(progan_samples(Truncated(average, psi), cfg.n_judge), device, profile)
+                  for psi in cfg.psi_values}
+    plain = truncation.get("1.0") or scores(progan_samples(average, cfg.n_judge), device, profile)  # psi = 1: judged once
+    floor = judge_samples(crop_to_28(pad_to_32(images[:cfg.n_judge])), device, profile=profile)["fid_mnist"]
+    return truncation, plain, floor, judge_seconds, started
+
+
 def run(profile: str, device: torch.device, overrides: dict | None = None) -> dict:
     from ..cnn import mnist_tensors
-    from ..metrics import judge_samples, mnist_judge
     from ..profiles import pick_settings
-    from ..progan import ProGANDiscriminator, crop_to_28, pad_to_32, progan_samples
-    from ..stylegan import STYLEGAN_SETTINGS, StyleGANGenerator, Truncated, judge_path_length
+    from ..progan import ProGANDiscriminator, progan_samples
+    from ..stylegan import STYLEGAN_SETTINGS, StyleGANGenerator, judge_path_length
     from .progan import scores, train_grown
 
     cfg = pick_settings(STYLEGAN_SETTINGS, profile, overrides)
@@ -25,15 +44,8 @@ def run(profile: str, device: torch.device, overrides: dict | None = None) -> di
     discriminator = ProGANDiscriminator(cfg.channels, clusters=cfg.clusters, mbstd_group=cfg.mbstd_group)
     average, history, timings = train_grown(generator, discriminator, images, cfg, device, name="mnist_stylegan")
 
-    start = time.perf_counter()
-    mnist_judge(device, profile)  # trained from scratch here too (the bench keeps no checkpoints)
-    judge_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    truncation = {str(psi): scores(progan_samples(Truncated(average, psi), cfg.n_judge), device, profile)
-                  for psi in cfg.psi_values}
-    plain = truncation.get("1.0") or scores(progan_samples(average, cfg.n_judge), device, profile)  # psi = 1: judged once
+    truncation, plain, floor, judge_seconds, start = judge_along_truncation(average, images, cfg, device, profile)
     raw = scores(progan_samples(generator, cfg.n_judge), device, profile)
-    floor = judge_samples(crop_to_28(pad_to_32(images[:cfg.n_judge])), device, profile=profile)["fid_mnist"]
     eval_seconds = time.perf_counter() - start
     start = time.perf_counter()
     path = {space: round(judge_path_length(average, cfg.path_pairs, space, device=device, profile=profile), 3)

@@ -30,26 +30,19 @@ def train_timed(cfg, images, device, name):
 
 def run(profile: str, device: torch.device, overrides: dict | None = None) -> dict:
     from ..cnn import mnist_tensors
-    from ..metrics import judge_samples, mnist_judge
     from ..profiles import pick_settings
-    from ..progan import crop_to_28, pad_to_32, progan_samples
-    from ..stylegan import Truncated, judge_path_length
+    from ..progan import progan_samples
+    from ..stylegan import judge_path_length
     from ..stylegan2 import STYLEGAN2_SETTINGS, feature_peaks
     from .progan import scores
+    from .stylegan import judge_along_truncation
 
     cfg = pick_settings(STYLEGAN2_SETTINGS, profile, overrides)
     cfg["fashion"] = False  # the judge knows digits only
     images, _ = mnist_tensors(train=True, limit=cfg.train_limit)
     generator, discriminator, average, history, train_seconds = train_timed(cfg, images, device, "mnist_stylegan2")
 
-    start = time.perf_counter()
-    mnist_judge(device, profile)  # trained from scratch here too (the bench keeps no checkpoints)
-    judge_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    truncation = {str(psi): scores(progan_samples(Truncated(average, psi), cfg.n_judge), device, profile)
-                  for psi in cfg.psi_values}
-    plain = truncation.get("1.0") or scores(progan_samples(average, cfg.n_judge), device, profile)
-    floor = judge_samples(crop_to_28(pad_to_32(images[:cfg.n_judge])), device, profile=profile)["fid_mnist"]
+    truncation, plain, floor, judge_seconds, start = judge_along_truncation(average, images, cfg, device, profile)
     eval_seconds = time.perf_counter() - start
     path = {space: round(judge_path_length(average, cfg.path_pairs, space, device=device, profile=profile), 3)
             for space in ("z", "w")}
