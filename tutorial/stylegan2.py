@@ -512,7 +512,7 @@ def project(generator, target, steps=200, lr=0.05, feature_weight=0.1, seed=0):
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                losses.append(float(loss))
+                losses.append(float(loss.detach()))
     finally:
         for p, flag in zip(generator.parameters(), trainable):
             p.requires_grad_(flag)
