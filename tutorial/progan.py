@@ -243,13 +243,19 @@ class ProGANDiscriminator(nn.Module):
                 h = fade_in(self.from_rgb[level - 1](downsample(images)), h, alpha)
             for i in range(level - 1, 0, -1):
                 h = self.blocks[i - 1](h)
-        features = self.final(h)
-        score = self.score(features).squeeze(1)
-        if self.clusters:
-            if clusters is None:
-                raise ValueError(f"this discriminator has {self.clusters} clusters: pass one per sample")
-            score = score + (self.embed(clusters) * features).sum(1)
-        return score
+        return critic_score(self, self.final(h), clusters)
+
+
+def critic_score(discriminator, features, clusters=None):
+    """A critic's score ``[N]`` from its final features ``[N, F]``: ``discriminator.score(features)``, plus,
+    when it has clusters, the projection term ``e_c . features`` (``discriminator.embed``). Notebook 10's
+    discriminator ends the same way. Introduced in notebooks/08_progan.ipynb."""
+    score = discriminator.score(features).squeeze(1)
+    if discriminator.clusters:
+        if clusters is None:
+            raise ValueError(f"this discriminator has {discriminator.clusters} clusters: pass one per sample")
+        score = score + (discriminator.embed(clusters) * features).sum(1)
+    return score
 
 
 import torch
@@ -325,6 +331,19 @@ def progan_checkpoint_settings(generator, discriminator, cfg):
     return Settings(values, getattr(cfg, "profile", None))
 
 
+def prepare_training(generator, discriminator, images, cfg, device):
+    """What training a GAN on padded MNIST starts with (shared with notebook 10): both networks checked to
+    have ``cfg.clusters`` and moved to ``device``; returns ``(average, data)``, a frozen copy of the
+    generator for its weight average and the images padded to 32x32 and rescaled to [-1, 1] on ``device``.
+    Introduced in notebooks/08_progan.ipynb."""
+    if generator.clusters != cfg.clusters or discriminator.clusters != cfg.clusters:
+        raise ValueError(f"cfg.clusters is {cfg.clusters}: build both networks with clusters={cfg.clusters}")
+    generator.to(device)
+    discriminator.to(device)
+    average = copy.deepcopy(generator).eval().requires_grad_(False)
+    return average, pad_to_32(images).to(device) * 2 - 1  # [0, 1] -> [-1, 1], 28 -> 32 pixels
+
+
 def train_progan(generator, discriminator, images, cfg, device, name=None, live_every=None, quiet=False,
                  force=False, groups=None):
     """Train a ProGAN (or any generator with :class:`ProGANGenerator`'s interface, such as notebook 09's
@@ -344,12 +363,7 @@ def train_progan(generator, discriminator, images, cfg, device, name=None, live_
     ``mnist_progan``), resumable per phase. Introduced in notebooks/08_progan.ipynb.
     """
     name = name or f"{'fashion' if cfg.fashion else 'mnist'}_progan"
-    if generator.clusters != cfg.clusters or discriminator.clusters != cfg.clusters:
-        raise ValueError(f"cfg.clusters is {cfg.clusters}: build both networks with clusters={cfg.clusters}")
-    generator.to(device)
-    discriminator.to(device)
-    average = copy.deepcopy(generator).eval().requires_grad_(False)
-    data = pad_to_32(images).to(device) * 2 - 1  # [0, 1] -> [-1, 1], 28 -> 32 pixels
+    average, data = prepare_training(generator, discriminator, images, cfg, device)
     top = generator.levels - 1
     if data.shape[-1] != 4 * 2 ** top:
         raise ValueError(f"the generator draws {4 * 2 ** top} pixels; the padded images have {data.shape[-1]}")

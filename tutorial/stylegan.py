@@ -156,6 +156,38 @@ def truncate(ws, w_avg, psi, layers=None):
     return torch.where(first, truncated, ws)
 
 
+def style_generator_parts(generator, nz, w_dim, channels, mapping_layers, mapping_lr, clusters, mixing_prob,
+                          w_avg_beta):
+    """What every style-based generator of the course has, set on ``generator``: its sizes, the buffers
+    ``cluster_weights`` and ``w_avg``, the :class:`MappingNetwork` and the learned constant 4x4 input
+    ``const`` (drawn from N(0, 1): StyleGAN2's initialisation; StyleGAN's was ones). Notebook 10's StyleGAN2
+    is built on it too. Introduced in notebooks/09_stylegan.ipynb."""
+    generator.nz, generator.w_dim, generator.clusters, generator.channels = nz, w_dim, clusters, list(channels)
+    generator.mixing_prob, generator.w_avg_beta = mixing_prob, w_avg_beta
+    generator.register_buffer("cluster_weights", torch.full((max(clusters, 1),), 1.0 / max(clusters, 1)))
+    generator.register_buffer("w_avg", torch.zeros(w_dim))
+    generator.mapping = MappingNetwork(nz, w_dim, mapping_layers, mapping_lr, clusters)
+    generator.const = nn.Parameter(torch.randn(1, channels[0], 4, 4))
+
+
+def mapped_styles(generator, z, clusters, used, psi=1.0):
+    """The per-layer styles ``[N, num_styles, w_dim]`` for ``z``: ``w = mapping(z, clusters)`` in every layer.
+    In training mode the running average ``w_avg`` moves towards the batch's mean ``w``, and with probability
+    ``mixing_prob`` a second latent's ``w`` takes over from a crossover drawn in ``1 .. used - 1`` (``used``:
+    the style layers this draw uses). ``psi`` < 1 truncates towards ``w_avg``. Introduced in notebooks/09_stylegan.ipynb."""
+    w = generator.mapping(z, clusters)
+    ws = generator.styles(w)
+    if generator.training:
+        with torch.no_grad():
+            generator.w_avg.lerp_(w.mean(0), 1.0 - generator.w_avg_beta)
+        if generator.mixing_prob > 0 and float(torch.rand(())) < generator.mixing_prob:
+            crossover = int(torch.randint(1, used, ()))
+            ws = mix_styles(w, generator.mapping(torch.randn_like(z), clusters), generator.num_styles, crossover)
+    if psi != 1:
+        ws = truncate(ws, generator.w_avg, psi)
+    return ws
+
+
 class StyleGANGenerator(nn.Module):
     """StyleGAN generator (Karras et al., 2019) for ``4 * 2**(len(channels) - 1)`` pixels: a
     :class:`MappingNetwork` ``z -> w``, a learned constant 4x4 input, two :class:`StyleLayer` per
@@ -172,13 +204,8 @@ class StyleGANGenerator(nn.Module):
     def __init__(self, nz=64, w_dim=64, channels=(64, 64, 32, 16), mapping_layers=8, mapping_lr=0.01,
                  image_channels=1, clusters=0, mixing_prob=0.9, w_avg_beta=0.995):
         super().__init__()
-        self.nz, self.w_dim, self.clusters, self.channels = nz, w_dim, clusters, list(channels)
-        self.mixing_prob, self.w_avg_beta = mixing_prob, w_avg_beta
-        self.register_buffer("cluster_weights", torch.full((max(clusters, 1),), 1.0 / max(clusters, 1)))
-        self.register_buffer("w_avg", torch.zeros(w_dim))
-        self.mapping = MappingNetwork(nz, w_dim, mapping_layers, mapping_lr, clusters)
+        style_generator_parts(self, nz, w_dim, channels, mapping_layers, mapping_lr, clusters, mixing_prob, w_avg_beta)
         c0 = channels[0]
-        self.const = nn.Parameter(torch.randn(1, c0, 4, 4))  # StyleGAN2's initialisation; StyleGAN's was ones
         layers = [StyleLayer(c0, c0, w_dim, conv=False), StyleLayer(c0, c0, w_dim)]
         for c_prev, c in zip(channels[:-1], channels[1:]):
             layers += [StyleLayer(c_prev, c, w_dim, upsample=True), StyleLayer(c, c, w_dim)]
@@ -217,18 +244,7 @@ class StyleGANGenerator(nn.Module):
 
     def forward(self, z, clusters=None, level=None, alpha=1.0, psi=1.0, noise=None):
         level = self.levels - 1 if level is None else level
-        w = self.mapping(z, clusters)
-        ws = self.styles(w)
-        if self.training:
-            with torch.no_grad():
-                self.w_avg.lerp_(w.mean(0), 1.0 - self.w_avg_beta)
-            used = 2 * (level + 1)
-            if self.mixing_prob > 0 and float(torch.rand(())) < self.mixing_prob:
-                crossover = int(torch.randint(1, used, ()))
-                ws = mix_styles(w, self.mapping(torch.randn_like(z), clusters), self.num_styles, crossover)
-        if psi != 1:
-            ws = truncate(ws, self.w_avg, psi)
-        return self.synthesis(ws, level, alpha, noise)
+        return self.synthesis(mapped_styles(self, z, clusters, 2 * (level + 1), psi), level, alpha, noise)
 
     def extra_repr(self):
         return f"nz={self.nz}, w_dim={self.w_dim}, mixing_prob={self.mixing_prob}, w_avg_beta={self.w_avg_beta}"

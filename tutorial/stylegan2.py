@@ -181,19 +181,18 @@ class ToRGB(nn.Module):
 import torch
 import torch.nn as nn
 
-from tutorial.stylegan import MappingNetwork, mix_styles, truncate
+from tutorial.stylegan import mapped_styles, style_generator_parts
 
 
 class StyleGAN2Generator(nn.Module):
-    """StyleGAN2's generator (Karras et al., 2020), config E/F: notebook 09's :class:`MappingNetwork`, a
-    learned constant 4x4 input, :class:`SynthesisLayer` s (one at 4x4, two per larger resolution), and the
+    """StyleGAN2's generator (Karras et al., 2020), config E/F: notebook 09's :class:`MappingNetwork` and
+    learned constant 4x4 input (:func:`style_generator_parts`), :class:`SynthesisLayer` s (one at 4x4, two per larger resolution), and the
     skip architecture: every resolution has a :class:`ToRGB`, and the image is the sum of their outputs, each
     upsampled to the next resolution (bilinearly) and added. No progressive growing, no AdaIN.
 
     ``num_styles`` = 2 x resolutions: style ``i`` drives synthesis layer ``i``, and each resolution's ToRGB
     uses the style after its last layer (as the official code). ``forward(z, clusters=None, psi=1.0,
-    noise=None)`` maps, mixes two latents with probability ``mixing_prob`` in training, keeps the running
-    average ``w_avg`` and truncates towards it by ``psi``. ``synthesis(ws, noise=None, fused=False,
+    noise=None)`` maps, mixes and truncates with notebook 09's :func:`mapped_styles`. ``synthesis(ws, noise=None, fused=False,
     parts=False)`` draws from per-layer styles ``[N, num_styles, w_dim]``; with ``parts=True`` it returns
     each resolution's contribution to the final image as well, upsampled to full size. Same interface as
     notebook 09's generator for ``styles``, ``noise_shapes`` and ``mapping``, so notebook 09's
@@ -203,13 +202,8 @@ class StyleGAN2Generator(nn.Module):
     def __init__(self, nz=64, w_dim=64, channels=(64, 64, 32, 16), mapping_layers=8, mapping_lr=0.01,
                  image_channels=1, clusters=0, mixing_prob=0.9, w_avg_beta=0.995):
         super().__init__()
-        self.nz, self.w_dim, self.clusters, self.channels = nz, w_dim, clusters, list(channels)
-        self.mixing_prob, self.w_avg_beta = mixing_prob, w_avg_beta
-        self.register_buffer("cluster_weights", torch.full((max(clusters, 1),), 1.0 / max(clusters, 1)))
-        self.register_buffer("w_avg", torch.zeros(w_dim))
-        self.mapping = MappingNetwork(nz, w_dim, mapping_layers, mapping_lr, clusters)
+        style_generator_parts(self, nz, w_dim, channels, mapping_layers, mapping_lr, clusters, mixing_prob, w_avg_beta)
         c0 = channels[0]
-        self.const = nn.Parameter(torch.randn(1, c0, 4, 4))
         layers = [SynthesisLayer(c0, c0, w_dim)]
         for c_prev, c in zip(channels[:-1], channels[1:]):
             layers += [SynthesisLayer(c_prev, c, w_dim, upsample=True), SynthesisLayer(c, c, w_dim)]
@@ -246,17 +240,7 @@ class StyleGAN2Generator(nn.Module):
         return (image, contributions) if parts else image
 
     def forward(self, z, clusters=None, psi=1.0, noise=None):
-        w = self.mapping(z, clusters)
-        ws = self.styles(w)
-        if self.training:
-            with torch.no_grad():
-                self.w_avg.lerp_(w.mean(0), 1.0 - self.w_avg_beta)
-            if self.mixing_prob > 0 and float(torch.rand(())) < self.mixing_prob:
-                crossover = int(torch.randint(1, self.num_styles, ()))
-                ws = mix_styles(w, self.mapping(torch.randn_like(z), clusters), self.num_styles, crossover)
-        if psi != 1:
-            ws = truncate(ws, self.w_avg, psi)
-        return self.synthesis(ws, noise)
+        return self.synthesis(mapped_styles(self, z, clusters, self.num_styles, psi), noise)  # notebook 09's
 
     def extra_repr(self):
         return f"nz={self.nz}, w_dim={self.w_dim}, mixing_prob={self.mixing_prob}, w_avg_beta={self.w_avg_beta}"
@@ -267,7 +251,7 @@ import math
 import torch
 import torch.nn as nn
 
-from tutorial.progan import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, downsample
+from tutorial.progan import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, critic_score, downsample
 
 
 class ResidualBlock(nn.Module):
@@ -309,13 +293,7 @@ class StyleGAN2Discriminator(nn.Module):
         size = 4 * 2 ** (len(self.channels) - 1)
         if tuple(images.shape[-2:]) != (size, size):
             raise ValueError(f"this discriminator takes {size}x{size} images; got {tuple(images.shape[-2:])}")
-        features = self.final(self.blocks(self.from_rgb(images)))
-        score = self.score(features).squeeze(1)
-        if self.clusters:
-            if clusters is None:
-                raise ValueError(f"this discriminator has {self.clusters} clusters: pass one per sample")
-            score = score + (self.embed(clusters) * features).sum(1)
-        return score
+        return critic_score(self, self.final(self.blocks(self.from_rgb(images))), clusters)  # notebook 08's ending
 
 
 import math
@@ -355,7 +333,6 @@ def lazy_adam_settings(lr, betas, interval):
     return lr * c, tuple(b ** c for b in betas)
 
 
-import copy
 import time
 
 import torch
@@ -363,7 +340,7 @@ import torch.nn as nn
 
 from tutorial.gan import EpochSamples, discriminator_loss, generator_loss, lazy_clusters
 from tutorial.profiles import Settings
-from tutorial.progan import pad_to_32, update_ema
+from tutorial.progan import prepare_training, update_ema
 from tutorial.training import LossHistory, check_finite, progress, train_or_load
 
 
@@ -402,12 +379,7 @@ def train_stylegan2(generator, discriminator, images, cfg, device, name=None, li
     (default ``mnist_stylegan2``) after each. Introduced in notebooks/10_stylegan2.ipynb.
     """
     name = name or f"{'fashion' if cfg.fashion else 'mnist'}_stylegan2"
-    if generator.clusters != cfg.clusters or discriminator.clusters != cfg.clusters:
-        raise ValueError(f"cfg.clusters is {cfg.clusters}: build both networks with clusters={cfg.clusters}")
-    generator.to(device)
-    discriminator.to(device)
-    average = copy.deepcopy(generator).eval().requires_grad_(False)
-    data = pad_to_32(images).to(device) * 2 - 1
+    average, data = prepare_training(generator, discriminator, images, cfg, device)  # notebook 08's
     steps = -(-cfg.epoch_images // cfg.batch_size)
     fixed = torch.Generator().manual_seed(1234)
     fixed_noise = torch.randn(64, cfg.nz, generator=fixed).to(device)
