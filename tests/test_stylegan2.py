@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from tutorial import progan, stylegan, stylegan2
+from tutorial.bench import stylegan2 as bench_stylegan2
 from tutorial.profiles import PROFILES, pick_settings
 
 
@@ -22,7 +23,7 @@ def test_settings_profiles_share_keys_and_follow_the_paper():
         cfg = pick_settings(stylegan2.STYLEGAN2_SETTINGS, profile)  # raises if the keys differ
         assert (cfg.beta1, cfg.beta2, cfg.pl_weight, cfg.pl_decay, cfg.mixing_prob) == (0.0, 0.99, 2.0, 0.01, 0.9)
         assert 4 * 2 ** (len(cfg.channels) - 1) == 32 and 1.0 in cfg.psi_values
-        assert set(cfg.ablations) <= set(__import__("tutorial.bench.stylegan2", fromlist=["x"]).ABLATIONS)
+        assert set(cfg.ablations) <= set(bench_stylegan2.ABLATIONS)
     full = pick_settings(stylegan2.STYLEGAN2_SETTINGS, "full")
     assert (full.r1_interval, full.pl_interval, full.mapping_layers, full.mapping_lr) == (16, 4, 8, 0.01)
 

@@ -9,6 +9,16 @@ import time
 import torch
 
 
+def build_stylegan(cfg) -> tuple:
+    """Notebook 09's StyleGAN generator and notebook 08's discriminator for ``cfg`` (shared with bench stylegan2)."""
+    from ..progan import ProGANDiscriminator
+    from ..stylegan import StyleGANGenerator
+
+    generator = StyleGANGenerator(cfg.nz, cfg.w_dim, cfg.channels, cfg.mapping_layers, cfg.mapping_lr,
+                                  clusters=cfg.clusters, mixing_prob=cfg.mixing_prob, w_avg_beta=cfg.w_avg_beta)
+    return generator, ProGANDiscriminator(cfg.channels, clusters=cfg.clusters, mbstd_group=cfg.mbstd_group)
+
+
 def judge_along_truncation(average, images, cfg, device, profile) -> tuple:
     """Train (or load) the judge, then judge ``average`` at each of ``cfg.psi_values`` (psi = 1 once) and the floor
     (real digits through the same pad and crop); returns ``(truncation, plain, floor, judge_seconds, started)``,
@@ -32,16 +42,14 @@ def judge_along_truncation(average, images, cfg, device, profile) -> tuple:
 def run(profile: str, device: torch.device, overrides: dict | None = None) -> dict:
     from ..cnn import mnist_tensors
     from ..profiles import pick_settings
-    from ..progan import ProGANDiscriminator, progan_samples
-    from ..stylegan import STYLEGAN_SETTINGS, StyleGANGenerator, judge_path_length
+    from ..progan import progan_samples
+    from ..stylegan import STYLEGAN_SETTINGS, judge_path_length
     from .progan import scores, train_grown
 
     cfg = pick_settings(STYLEGAN_SETTINGS, profile, overrides)
     cfg["fashion"] = False  # the judge knows digits only
     images, _ = mnist_tensors(train=True, limit=cfg.train_limit)
-    generator = StyleGANGenerator(cfg.nz, cfg.w_dim, cfg.channels, cfg.mapping_layers, cfg.mapping_lr,
-                                  clusters=cfg.clusters, mixing_prob=cfg.mixing_prob, w_avg_beta=cfg.w_avg_beta)
-    discriminator = ProGANDiscriminator(cfg.channels, clusters=cfg.clusters, mbstd_group=cfg.mbstd_group)
+    generator, discriminator = build_stylegan(cfg)
     average, history, timings = train_grown(generator, discriminator, images, cfg, device, name="mnist_stylegan")
 
     truncation, plain, floor, judge_seconds, start = judge_along_truncation(average, images, cfg, device, profile)

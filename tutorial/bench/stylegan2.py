@@ -79,15 +79,13 @@ def run(profile: str, device: torch.device, overrides: dict | None = None) -> di
                                                                        device=device, profile=profile), 3)}
     result["ablations"] = ablations
     if cfg.compare_stylegan:
-        from ..progan import ProGANDiscriminator
-        from ..stylegan import STYLEGAN_SETTINGS, StyleGANGenerator
+        from ..stylegan import STYLEGAN_SETTINGS
         from .progan import train_grown
+        from .stylegan import build_stylegan
 
         scfg = pick_settings(STYLEGAN_SETTINGS, profile)
         scfg["fashion"] = False
-        sg = StyleGANGenerator(scfg.nz, scfg.w_dim, scfg.channels, scfg.mapping_layers, scfg.mapping_lr,
-                               clusters=scfg.clusters, mixing_prob=scfg.mixing_prob, w_avg_beta=scfg.w_avg_beta)
-        sd = ProGANDiscriminator(scfg.channels, clusters=scfg.clusters, mbstd_group=scfg.mbstd_group)
+        sg, sd = build_stylegan(scfg)
         sg_average, _, timings = train_grown(sg, sd, images, scfg, device, name="mnist_stylegan")
         result["droplets_stylegan"] = [round(p, 2) for p in feature_peaks(sg_average, 256)]
         result["stylegan_train_seconds"] = timings["train_seconds"]
