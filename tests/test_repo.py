@@ -209,3 +209,32 @@ def test_bench_records_peak_gpu_memory_on_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device=None: 1536 * 2**20 + 2**19)
     assert bench.peak_gpu_memory_mib(torch.device("cuda", 0)) == 1536.5
     assert bench.peak_gpu_memory_mib(torch.device("cpu")) is None
+
+
+NOTEBOOK_NUMBER = re.compile(r"\b[Nn]otebooks?\s+(\d\d(?:\s*(?:,|and|or|to|–|-)\s*\d\d)*)")
+NOTEBOOK_FILE = re.compile(r"\b(\d\d_[a-z0-9_]+)\.ipynb")
+
+
+def referenced_notebooks(text):
+    """The notebook numbers a text names ("notebook 03", "notebooks 08–10", "notebooks 02 and 03") and the
+    notebook files it names ("11_diffusion.ipynb")."""
+    numbers, files = set(), set(NOTEBOOK_FILE.findall(text))
+    for match in NOTEBOOK_NUMBER.finditer(text):
+        group = match.group(1)
+        for start, end in re.findall(r"(\d\d)\s*(?:to|–|-)\s*(\d\d)", group):
+            numbers.update(f"{n:02d}" for n in range(int(start), int(end) + 1))
+        numbers.update(re.findall(r"\d\d", group))
+    return numbers, files
+
+
+def test_referenced_notebooks_exist():
+    assert referenced_notebooks("notebooks 08–10, notebook 03 and notebooks 01 and 02; see 11_diffusion.ipynb") == (
+        {"01", "02", "03", "08", "09", "10"}, {"11_diffusion"})
+    present = {p.stem[:2] for p in NOTEBOOKS}
+    missing = []
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            numbers, files = referenced_notebooks("".join(cell["source"]))
+            missing += [f"{path.name}: notebook {n}" for n in sorted(numbers - present)]
+            missing += [f"{path.name}: {f}.ipynb" for f in sorted(files) if not (ROOT / "notebooks" / f"{f}.ipynb").exists()]
+    assert not missing, f"cross-references to notebooks that do not exist: {missing}"

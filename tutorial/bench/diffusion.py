@@ -1,0 +1,72 @@
+"""Benchmark of notebooks/11_diffusion.ipynb: train the noise-predicting U-Net from scratch on MNIST (labels
+dropped 10 % of the time), then judge DDIM samples with notebook 01's judge: unguided (the "no label"
+prediction) and guided (classifier-free, labels at the training set's frequencies), the judge's figures
+against the number of sampling steps and against the guidance weight (with the within-digit spread), the
+floor at the same number of samples, training seconds and milliseconds per sample."""
+from __future__ import annotations
+
+import time
+
+import torch
+
+JUDGED = ("fid_mnist", "confident_fraction", "min_class_share")
+
+
+def timed_samples(make, n):
+    start = time.perf_counter()
+    images = make()
+    return images, round(1000 * (time.perf_counter() - start) / n, 3)
+
+
+def run(profile: str, device: torch.device, overrides: dict | None = None) -> dict:
+    from ..cnn import mnist_tensors
+    from ..diffusion import (DIFFUSION_SETTINGS, DiffusionUNet, diffusion_samples, draw_labels, make_schedule,
+                             sample_diffusion, train_diffusion, within_label_spread)
+    from ..metrics import judge_samples, mnist_judge
+    from ..profiles import pick_settings
+
+    cfg = pick_settings(DIFFUSION_SETTINGS, profile, overrides)
+    images, labels = mnist_tensors(train=True, limit=cfg.train_limit)
+    model = DiffusionUNet(cfg.channels, cfg.emb_dim, cfg.patch)
+    start = time.perf_counter()
+    average, history = train_diffusion(model, images, labels, cfg, device, live_every=0, quiet=True)
+    train_seconds = round(time.perf_counter() - start, 2)
+    schedule = make_schedule(cfg.schedule, cfg.timesteps)
+
+    start = time.perf_counter()
+    mnist_judge(device, profile)  # trained from scratch here too (the bench keeps no checkpoints)
+    judge_seconds = round(time.perf_counter() - start, 2)
+
+    def judged(x):
+        row = judge_samples(x, device, profile=profile)
+        return {k: round(row[k], 4) for k in JUDGED}
+
+    n = cfg.n_judge
+    unguided, unguided_ms = timed_samples(lambda: diffusion_samples(average, schedule, n, cfg.sample_steps), n)
+    guided, guided_ms = timed_samples(lambda: diffusion_samples(average, schedule, n, cfg.sample_steps, cfg.guidance), n)
+    floor = judge_samples(images[:n], device, profile=profile)
+
+    steps_curve = {}
+    for eta in (0.0, 1.0):
+        for steps in cfg.steps_curve:
+            x, ms = timed_samples(lambda: diffusion_samples(average, schedule, cfg.n_curve, steps, eta=eta), cfg.n_curve)
+            steps_curve[f"eta={eta:g},steps={steps}"] = {**judged(x), "ms_per_sample": ms}
+    guidance_curve = {}
+    for w in cfg.guidance_curve:
+        drawn = draw_labels(average, cfg.n_curve)
+        x = ((sample_diffusion(average, schedule, cfg.n_curve, cfg.sample_steps, labels=drawn, guidance=w) + 1) / 2).clamp(0, 1)
+        guidance_curve[f"{w:g}"] = {**judged(x), "spread": round(within_label_spread(
+            x, drawn, images[:cfg.n_curve], labels[:cfg.n_curve], device), 4)}
+    losses = history.series("loss")[1]
+    return {
+        "unguided": {**judged(unguided), "ms_per_sample": unguided_ms},
+        "guided": {**judged(guided), "guidance": cfg.guidance, "ms_per_sample": guided_ms},
+        "floor": {k: round(floor[k], 4) for k in JUDGED},
+        "samples": n, "sample_steps": cfg.sample_steps, "sampler": "DDIM, eta = 0, trailing steps",
+        "steps_curve": steps_curve, "guidance_curve": guidance_curve, "curve_samples": cfg.n_curve,
+        "final_loss_mean_last_100": round(sum(losses[-100:]) / len(losses[-100:]), 5), "steps": len(losses),
+        "batch_size": cfg.batch_size, "channels": list(cfg.channels), "patch": cfg.patch, "schedule": cfg.schedule,
+        "timesteps": cfg.timesteps, "p_uncond": cfg.p_uncond, "train_images": len(images),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "train_seconds": train_seconds, "judge_train_seconds": judge_seconds,
+    }
