@@ -148,7 +148,7 @@ def test_cli_doctor_and_bench_errors(capsys):
     assert cli.main(["doctor"]) == 0 and "torchvision ops: ok" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="no benchmark named 'no_such_lesson'"):
         cli.main(["bench", "no_such_lesson", "--profile", "smoke"])
-    assert cli.main(["download", "--list"]) == 0 and "mnist:" in capsys.readouterr().out
+    assert cli.main(["download", "--list"]) == 0 and "mnist (11.6 MB)" in capsys.readouterr().out
 
 
 def test_module_entry_point():

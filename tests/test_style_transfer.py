@@ -54,7 +54,7 @@ def test_download_failure_prints_one_line_and_goes_on(monkeypatch, capsys):
     monkeypatch.setattr(type(VGG19_Weights.IMAGENET1K_V1), "get_state_dict", offline)
     vgg = st.load_vgg19(pretrained=True, last_layer="relu1_1")
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 1 and "could not be downloaded" in lines[0] and "random weights" in lines[0]
+    assert len(lines) == 1 and "could not be had" in lines[0] and "random weights" in lines[0]
     assert not vgg.pretrained
     st.load_vgg19(pretrained=True, last_layer="relu1_1")  # the failure is remembered: no second try, no line
     assert capsys.readouterr().out == ""

@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tutorial.style_transfer import IMAGENET_MEAN, IMAGENET_STD, VGG_LAYERS, VGGFeatures, load_vgg19
+from tutorial.style_transfer import (IMAGENET_MEAN, IMAGENET_STD, VGG_LAYERS, VGGFeatures, load_vgg19,
+                                     vgg19_conv_shapes)
 
 ADAIN_SETTINGS = {
     # crop: training crops (px); steps_per_epoch x epochs decoder updates of batch_size photo/painting pairs.
@@ -231,12 +232,40 @@ def vgg_normalised_to_vgg_features(state: dict) -> dict:
     return converted
 
 
+def published_tensors(path, what: str) -> dict:
+    """A published weights file as a state dict, tensors only (``weights_only=True``: it cannot run code);
+    ``ValueError`` naming the file when it is not one. Introduced in notebooks/05_adain.ipynb."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # not a torch file, truncated, or holding more than tensors
+        raise ValueError(f"{path} is not the published {what}: it cannot be read as tensors "
+                         f"({type(error).__name__})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} is not the published {what}: it holds no state dict of tensors")
+    return state
+
+
 def load_published_adain(vgg_path, decoder_path) -> tuple[VGGFeatures, nn.Sequential]:
-    """Encoder and decoder from the published AdaIN files (``vgg_normalised.pth``, ``decoder.pth``), which
-    the learner provides. Introduced in notebooks/05_adain.ipynb."""
-    vgg_state = torch.load(vgg_path, map_location="cpu", weights_only=True)
+    """Encoder and decoder from the published AdaIN files (``vgg_normalised.pth``, ``decoder.pth``). Each is
+    checked by its form (no checksum is published): every tensor the course uses must be there with the right
+    shape, else ``ValueError`` names the file and what is wrong. Introduced in notebooks/05_adain.ipynb."""
+    vgg_state = published_tensors(vgg_path, "AdaIN encoder (vgg_normalised.pth)")
+    weights = [tuple(v.shape) for k, v in sorted(vgg_state.items(), key=lambda kv: int(kv[0].split(".")[0]))
+               if k.endswith(".weight")]
+    convolutions = sum(name.startswith("conv") for name in VGG_LAYERS[:VGG_LAYERS.index(ENCODER_LAYER) + 1])
+    needed = [s for k, s in vgg19_conv_shapes().items() if k.endswith(".weight")][:convolutions]
+    if weights[:1] != [(3, 3, 1, 1)] or weights[1:1 + len(needed)] != needed:
+        raise ValueError(f"{vgg_path} is not the published AdaIN encoder: its convolutions have shapes "
+                         f"{weights[:3]}..., expected a 1x1 colour convolution, then VGG-19's {needed[:2]}...")
     encoder = VGGFeatures(ENCODER_LAYER, pool="max", padding_mode="reflect",
                           weights=vgg_normalised_to_vgg_features(vgg_state))
     decoder = build_decoder()
-    decoder.load_state_dict(torch.load(decoder_path, map_location="cpu", weights_only=True))
+    decoder_state = published_tensors(decoder_path, "AdaIN decoder (decoder.pth)")
+    expected = {k: tuple(v.shape) for k, v in decoder.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in decoder_state.items()}
+    if found != expected:
+        wrong = sorted(set(expected.items()) ^ set(found.items()))
+        raise ValueError(f"{decoder_path} is not the published AdaIN decoder: tensors differ from "
+                         f"build_decoder()'s, e.g. {wrong[:2]}")
+    decoder.load_state_dict(decoder_state)
     return encoder, decoder.eval()

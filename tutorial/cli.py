@@ -35,17 +35,37 @@ def doctor() -> int:
     return 0
 
 
+def list_assets() -> str:
+    """Every group with its files, their sizes and how each is checked; the total a mirror must hold."""
+    from .data import ASSETS, GROUPS, describe_size
+
+    lines, total = [], 0
+    for group, names in GROUPS.items():
+        assets = [ASSETS[n] for n in names]
+        size = sum(a.expected_bytes for a in assets)
+        optional = all(a.optional for a in assets)
+        total += 0 if optional else size
+        approximate = "about " if any(not a.size for a in assets) else ""
+        lines.append(f"{group} ({approximate}{size / 1e6:,.1f} MB{', optional: only when named' if optional else ''})")
+        for a in assets:
+            lines.append(f"  {a.name:32s} {describe_size(a):>22s}  {a.path}")
+            if not a.sha256:
+                lines.append(f"  {'':32s} {'':>22s}  checked: {a.check}")
+    lines.append(f"every asset but the optional ones (download --all, mirror DIR): {total / 1e6:,.1f} MB")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tutorial", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="check the environment: versions, device, profile, torchvision ops")
     p = sub.add_parser("download", help="fetch and verify data assets (names or groups) into the data folder")
     p.add_argument("names", nargs="*", help="asset or group names (mnist, fashion-mnist, styles, content, ...)")
-    p.add_argument("--all", action="store_true", help="every asset")
+    p.add_argument("--all", action="store_true", help="every asset but the optional ones (see --list)")
     p.add_argument("--list", action="store_true", help="list the assets and groups, fetch nothing")
     p = sub.add_parser("mirror", help="build a local mirror folder for an offline room (fetches what is missing)")
     p.add_argument("folder")
-    p.add_argument("names", nargs="*", help="only these assets or groups (default: all)")
+    p.add_argument("names", nargs="*", help="only these assets or groups (default: all but the optional ones)")
     p = sub.add_parser("bench", help="train and evaluate one lesson from scratch; print JSON metrics")
     p.add_argument("lesson")
     p.add_argument("--profile", default=None, help="smoke, laptop or full (default: TUTORIAL_PROFILE's)")
@@ -60,16 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "doctor":
         return doctor()
     if args.command == "download":
-        from .data import ASSETS, GROUPS, DownloadError, fetch_all
+        from .data import ASSETS, GROUPS, DownloadError, every_asset, fetch_all
 
         if args.list:
-            for group, names in GROUPS.items():
-                print(f"{group}: {', '.join(names)}")
+            print(list_assets())
             return 0
         if not args.names and not args.all:
             parser.error("name assets or groups to download, or pass --all (see --list)")
         try:
-            paths = fetch_all(list(ASSETS) if args.all else args.names)
+            paths = fetch_all(every_asset() if args.all else args.names)
         except (DownloadError, KeyError) as error:
             print(error.args[0] if error.args else error, file=sys.stderr)
             return 1

@@ -37,12 +37,38 @@ SLOWEST_RATE = 20_000  # bytes per second: a transfer slower than this on averag
 class Asset:
     name: str
     path: str  # relative to the data folder, and to a mirror
-    sha256: str
-    size: int
+    sha256: str  # the full sha256, or "" where none is published (then see sha256_prefix and check)
+    size: int  # bytes, or 0 where not published
     license: str
     urls: tuple[str, ...]
     group: str
     credit: str = ""
+    sha256_prefix: str = ""  # what the publisher guarantees when no full sha256 is known (torch hub's file names)
+    about: int = 0  # approximate bytes where ``size`` is 0: for listings and for bounding a transfer
+    optional: bool = False  # left out of "every asset" (download --all, mirror without names) unless named
+
+    @property
+    def check(self) -> str:
+        """How a copy of this file is verified, in words."""
+        if self.sha256:
+            return f"sha256 {self.sha256[:12]}... and size"
+        if self.sha256_prefix:
+            return (f"sha256 starts with {self.sha256_prefix} (the publisher's guarantee, in the file name; no full "
+                    "sha256 is published)" + (" and size" if self.size else ""))
+        return "no checksum is published: the loader checks its form (every tensor's name and shape)"
+
+    @property
+    def expected_bytes(self) -> int:
+        return self.size or self.about
+
+
+def bytes_ok(asset: Asset, size: int, sha256: str) -> bool:
+    """Whether a file of ``size`` bytes with this ``sha256`` passes the asset's check."""
+    if asset.size and size != asset.size:
+        return False
+    if asset.sha256:
+        return sha256 == asset.sha256
+    return sha256.startswith(asset.sha256_prefix)  # "" (no published checksum) accepts any bytes
 
 
 def _mnist(name, file, sha256, size, license, urls):
@@ -129,6 +155,25 @@ ASSETS: dict[str, Asset] = {a.name: a for a in [
     _photo("hubble_deep_field", "hubble_deep_field.jpg",
            "3a19c5dd8a927a9334bb1229a6d63711b1c0c767fb27e2286e7c84a3e2c2f5f4", 527940,
            "NASA, the Hubble Deep Field (scikit-image sample data)", "public domain"),
+    # Pretrained weights. torchvision names its files by the first 8 hex digits of their sha256 and checks
+    # only those; no full sha256 is published, so the registry checks the same prefix, and the size (the
+    # download server's Content-Length). Loaded with torch.load(weights_only=True): tensors only, no code.
+    Asset("vgg19-imagenet", "weights/vgg19-dcbb9e9d.pth", "", 574_673_361,
+          "BSD-3-Clause (torchvision's pretrained weights; trained on ImageNet-1k, whose terms are for research "
+          "and education)", ("https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",), "weights",
+          "torchvision's ImageNet VGG-19 (Simonyan and Zisserman's architecture), notebooks 04 and 05",
+          sha256_prefix="dcbb9e9d"),
+    # The reference AdaIN implementation's release (naoto0804/pytorch-AdaIN, MIT), optional for notebook 05.
+    # Its release publishes neither checksums nor sizes: the loader checks every tensor's name and shape.
+    Asset("adain-vgg-normalised", "weights/adain/vgg_normalised.pth", "", 0,
+          "MIT (naoto0804/pytorch-AdaIN), converted from Gatys et al.'s normalised VGG-19",
+          ("https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/vgg_normalised.pth",),
+          "adain-weights", "the published AdaIN encoder (Huang and Belongie, 2017; PyTorch port by Naoto Inoue)",
+          about=80_000_000, optional=True),
+    Asset("adain-decoder", "weights/adain/decoder.pth", "", 0, "MIT (naoto0804/pytorch-AdaIN)",
+          ("https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/decoder.pth",),
+          "adain-weights", "the published AdaIN decoder (Huang and Belongie, 2017; PyTorch port by Naoto Inoue)",
+          about=14_000_000, optional=True),
 ]}
 
 GROUPS: dict[str, list[str]] = {}
@@ -137,7 +182,12 @@ for _a in ASSETS.values():
 
 
 class DownloadError(RuntimeError):
-    """No source gave the right bytes for an asset. The message says what was tried and what to do."""
+    """No source gave the right bytes for an asset. The message says what was tried and what to do;
+    ``problems`` lists the sources that held the file but gave wrong or broken bytes (not those without it)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
 
 
 def data_dir() -> Path:
@@ -196,11 +246,13 @@ def _copy_to(source: str, target: Path, timeout: float, asset: Asset | None = No
     Bounded three ways, each failing with an ``OSError`` that says which: ``timeout`` seconds per read; a
     transfer that grows past ``asset.size`` stops at once; and the whole transfer may take at most
     ``4 * timeout`` seconds or ``asset.size / SLOWEST_RATE``, whichever is longer, so a server that
-    trickles bytes cannot hold a learner for hours (without ``asset``, only the per-read timeout applies). A
+    trickles bytes cannot hold a learner for hours (without ``asset``, only the per-read timeout applies). An
+    asset whose size is not published is bounded by twice its approximate size (``about``) instead. A
     connection cut mid-transfer is an ``OSError`` too."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    allowed = max(4 * timeout, asset.size / SLOWEST_RATE) if asset else float("inf")  # no size known: per-read only
+    limit = (asset.size or 2 * asset.about or float("inf")) if asset else float("inf")
+    allowed = max(4 * timeout, asset.expected_bytes / SLOWEST_RATE) if asset else float("inf")  # per-read only
     deadline = time.monotonic() + allowed
     try:
         digest, size = hashlib.sha256(), 0
@@ -217,36 +269,43 @@ def _copy_to(source: str, target: Path, timeout: float, asset: Asset | None = No
                         digest.update(block)
                         size += len(block)
                         out.write(block)
-                        if asset is not None and size > asset.size:
-                            raise OSError(f"more than the expected {asset.size:,} bytes (a different or growing file)")
+                        if size > limit:
+                            raise OSError(f"more than the expected {limit:,} bytes (a different or growing file)")
                         if time.monotonic() > deadline:
                             raise OSError(f"too slow: {size:,} bytes in {allowed:.0f} s, the most this file may take")
                 except http.client.HTTPException as error:  # e.g. IncompleteRead: the connection was cut
                     raise OSError(f"the connection broke after {size:,} bytes ({type(error).__name__})") from None
-        if asset is not None and size != asset.size:
+        if asset is not None and asset.size and size != asset.size:
             raise OSError(f"got {size:,} bytes, expected {asset.size:,} (transfer cut short or wrong file)")
-        if asset is not None and digest.hexdigest() != asset.sha256:
-            raise OSError(f"sha256 {digest.hexdigest()[:16]}... does not match the expected {asset.sha256[:16]}...")
+        if asset is not None and not bytes_ok(asset, size, digest.hexdigest()):
+            expected = asset.sha256[:16] + "..." if asset.sha256 else f"a sha256 starting {asset.sha256_prefix}"
+            raise OSError(f"sha256 {digest.hexdigest()[:16]}... does not match the expected {expected}")
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def fetch(name: str, *, retries: int = 3, timeout: float = 30.0, quiet: bool = False) -> Path:
-    """Make sure asset ``name`` is in the data folder with the right checksum, and return its path."""
+def set_aside(path: Path) -> Path:
+    """Rename a damaged file to ``NAME.bad`` beside it (replacing an older ``.bad``) and return the new path:
+    somebody's bytes are kept for inspection, never deleted, and the name is free for a good copy."""
+    aside = path.with_name(path.name + ".bad")
+    os.replace(path, aside)
+    return aside
+
+
+def fetch(name: str, *, retries: int = 3, timeout: float = 30.0, quiet: bool = False, public: bool = True) -> Path:
+    """Make sure asset ``name`` is in the data folder with the right checksum, and return its path.
+    ``public=False`` tries only the data folder and the mirror, never the public URLs."""
     asset = resolve(name)
     target = data_dir() / asset.path
     if target.exists():
-        if target.stat().st_size == asset.size and sha256_of(target) == asset.sha256:
+        if bytes_ok(asset, target.stat().st_size, sha256_of(target)):
             return target
-        # Keep the odd file for inspection rather than deleting somebody's bytes.
-        aside = target.with_name(target.name + ".bad")
-        os.replace(target, aside)
-        if not quiet:
-            print(f"{target} did not match its checksum; moved it to {aside.name} and fetching a fresh copy.")
-    failures = []
-    for source in _sources(asset):
+        aside = set_aside(target)  # said even when quiet: somebody's file was moved
+        print(f"{target} did not match its checksum; moved it to {aside.name} and fetching a fresh copy.")
+    failures, problems = [], []
+    for source in _sources(asset)[:None if public else int(mirror() is not None)]:
         is_local = not source.startswith(("http://", "https://"))
         for attempt in range(1 if is_local else retries):
             try:
@@ -257,25 +316,41 @@ def fetch(name: str, *, retries: int = 3, timeout: float = 30.0, quiet: bool = F
             except (OSError, urllib.error.URLError, ValueError, http.client.HTTPException) as error:
                 reason = getattr(error, "reason", None) or error
                 failures.append(f"  - {source} (try {attempt + 1}): {reason}")
+                absent = isinstance(error, FileNotFoundError) or (
+                    isinstance(error, urllib.error.HTTPError) and error.code == 404)
+                if not absent:
+                    problems.append(f"{source}: {reason}")
                 if is_local or isinstance(error, urllib.error.HTTPError) and error.code == 404:
                     break
                 time.sleep(min(0.5 * 2**attempt, 4.0))
     raise DownloadError(
-        f"Could not get {asset.path} ({asset.size:,} bytes, sha256 {asset.sha256[:12]}...). Tried:\n"
+        f"Could not get {asset.path} ({describe_size(asset)}; checked by {asset.check}). Tried:\n"
         + "\n".join(failures)
         + "\nWhat to do:\n"
         f"  - offline or behind a firewall? Point {MIRROR_ENV} at a folder (or http(s) URL) laid out like the data "
         f"folder, e.g. {MIRROR_ENV}=/path/to/mirror holding {asset.path};\n"
         f"    a teacher makes one on a connected machine with `python -m tutorial mirror DIR`;\n"
-        f"  - or copy the file by hand to {target} (it is checked by sha256);\n"
-        f"  - a checksum mismatch means the source or mirror holds a different file: replace it."
-    )
+        f"  - or copy the file by hand to {target} (it is checked: {asset.check});\n"
+        f"  - a checksum mismatch means the source or mirror holds a different file: replace it.",
+        problems)
+
+
+def describe_size(asset: Asset) -> str:
+    if asset.size:
+        return f"{asset.size:,} bytes"
+    return f"about {asset.about / 1e6:.0f} MB" if asset.about else "size not published"
+
+
+def every_asset() -> list[str]:
+    """The names that "every asset" means: all but the optional ones (those are fetched by name or group)."""
+    return [name for name, asset in ASSETS.items() if not asset.optional]
 
 
 def fetch_all(names: list[str] | None = None, quiet: bool = False) -> list[Path]:
-    """Fetch assets and groups by name (``["mnist", "starry_night"]``); all of them when ``names`` is empty."""
+    """Fetch assets and groups by name (``["mnist", "starry_night"]``); every non-optional asset when ``names``
+    is empty."""
     wanted = []
-    for name in names or list(ASSETS):
+    for name in names or every_asset():
         wanted += GROUPS.get(name, [name])
     return [fetch(n, quiet=quiet) for n in dict.fromkeys(wanted)]
 
@@ -298,6 +373,17 @@ def make_mirror(folder: str | os.PathLike, names: list[str] | None = None) -> Pa
         finally:
             partial.unlink(missing_ok=True)
     return folder
+
+
+def local_file(name: str) -> Path | None:
+    """Asset ``name`` from the data folder or the mirror, verified, without touching the network: its path,
+    or None when neither holds a good copy (a damaged copy in the data folder is set aside, with a line)."""
+    try:
+        return fetch(name, public=False, quiet=True)
+    except DownloadError as error:
+        if error.problems:  # the mirror has the file, but not good: say so rather than pass over it
+            print(f"the mirror's copy was not used: {error.problems[0]}")
+        return None
 
 
 def credit(name: str) -> str:

@@ -81,17 +81,65 @@ def check_cached_vgg19(url: str) -> None:
             "course continues with random weights and says so).")
 
 
+def vgg19_conv_shapes() -> dict:
+    """The shape of every convolution tensor of torchvision's ``vgg19().features``, by its key ("0.weight":
+    (64, 3, 3, 3), "0.bias": (64,), ...): what a weights file must hold. Introduced in
+    notebooks/04_neural_style_transfer.ipynb."""
+    shapes, index, in_channels = {}, 0, 3
+    for channels in VGG19_CHANNELS:
+        if channels == "pool":
+            index += 1
+        else:
+            shapes[f"{index}.weight"], shapes[f"{index}.bias"] = (channels, in_channels, 3, 3), (channels,)
+            index, in_channels = index + 2, channels
+    return shapes
+
+
+def vgg19_features_from_file(path) -> dict:
+    """The convolution weights of a torchvision VGG-19 file (``features.0.weight``, ...) as
+    ``{"0.weight": ..., ...}``. Only tensors are unpickled (``weights_only=True``: a file cannot run code).
+    Raises ``ValueError`` naming what is wrong when the file is not of that form. Introduced in
+    notebooks/04_neural_style_transfer.ipynb."""
+    try:
+        full = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # not a torch file, truncated, or holding more than tensors
+        raise ValueError(f"it cannot be read as tensors ({type(error).__name__}: {str(error)[:80]})") from None
+    if not isinstance(full, dict):
+        raise ValueError(f"it holds a {type(full).__name__}, not a state dict")
+    state = {k[len("features."):]: v for k, v in full.items() if k.startswith("features.")}
+    wrong = [f"{k} {tuple(state[k].shape) if k in state else 'missing'} (expected {shape})"
+             for k, shape in vgg19_conv_shapes().items() if k not in state or tuple(state[k].shape) != shape]
+    if wrong:
+        raise ValueError(f"{len(wrong)} convolution tensor(s) are missing or misshapen: {', '.join(wrong[:3])}")
+    return {k: v.float() for k, v in state.items()}
+
+
 def vgg19_imagenet_weights(timeout: float = 10.0) -> dict | None:
     """torchvision's ImageNet VGG-19 convolution weights as ``{"0.weight": ..., ...}``, or None if unavailable.
 
-    Downloads once into torch's cache (or reads it from there). On failure it prints ONE line and returns
-    None; the result, failure included, is remembered for the session so nothing is retried.
+    Looks, in order, in the course's data folder and the workshop mirror (``TUTORIAL_MIRROR``; the file
+    ``weights/vgg19-dcbb9e9d.pth``, checked by its sha256 prefix and size, then by its form), then in torch's
+    cache, downloading into it once. It prints ONE line saying which weights are used and from where; on
+    failure, which file to put where, and returns None (random weights). A file of the wrong form is moved
+    aside (``.bad``), never deleted. The result, failure included, is remembered for the session.
     Introduced in notebooks/04_neural_style_transfer.ipynb.
     """
     if "state" in _VGG19_STATE:
         return _VGG19_STATE["state"]
     from torchvision.models import VGG19_Weights
 
+    from tutorial.data import MIRROR_ENV, data_dir, describe_size, local_file, resolve, set_aside
+
+    asset = resolve("vgg19-imagenet")
+    local = local_file(asset.name)  # the data folder or the mirror, verified; never the network
+    if local is not None:
+        try:
+            state = vgg19_features_from_file(local)
+            print(f"using torchvision's ImageNet VGG-19 weights from {local} (sha256 prefix, size and form checked)")
+            _VGG19_STATE["state"] = state
+            return state
+        except ValueError as error:
+            print(f"{local} is not a VGG-19 weights file: {error}; moved it to {set_aside(local).name}")
     check_cached_vgg19(VGG19_Weights.IMAGENET1K_V1.url)  # a damaged cached file stops here, with what to do
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout)  # a firewall that drops packets must not hang the notebook
@@ -101,12 +149,16 @@ def vgg19_imagenet_weights(timeout: float = 10.0) -> dict | None:
             # the download's sha256 is checked against the file name's hash, and only tensors are unpickled
             full = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False, check_hash=True, weights_only=True)
         state = {k[len("features."):]: v for k, v in full.items() if k.startswith("features.")}
-        print(captured.getvalue().strip() or "using torchvision's ImageNet VGG-19 weights (from the cache)")
+        cache = f"{torch.hub.get_dir()}/checkpoints/{VGG19_WEIGHTS_FILE}"
+        print(f"using torchvision's ImageNet VGG-19 weights from {cache}"
+              + (" (downloaded now)" if captured.getvalue().strip() else ""))
     except Exception as error:
         reason = str(getattr(error, "reason", None) or error).strip().splitlines()
-        print(f"pretrained VGG-19 weights could not be downloaded ({type(error).__name__}: "
-              f"{reason[0][:100] if reason else 'no detail'}); continuing with random weights: "
-              "results show what random features capture")
+        print(f"pretrained VGG-19 weights could not be had ({type(error).__name__}: "
+              f"{reason[0][:80] if reason else 'no detail'}); continuing with random weights (results show what "
+              f"random features capture). To use the real ones offline, put {VGG19_WEIGHTS_FILE} "
+              f"({describe_size(asset)}, from {asset.urls[0]}) at {data_dir() / asset.path}, or in a mirror as "
+              f"{asset.path} with {MIRROR_ENV} set (a teacher: `python -m tutorial mirror DIR`), then restart")
         state = None
     finally:
         socket.setdefaulttimeout(previous)
