@@ -172,7 +172,7 @@ def test_bench_reports_the_issue_metrics(monkeypatch, tiny_judge):
         **diffusion.DIFFUSION_SETTINGS["smoke"], "train_limit": 128, "epoch_images": 64, "n_judge": 60, "n_curve": 40,
         "steps_curve": [2, 4], "guidance_curve": [0.0, 2.0]})
     metrics = bench.run("smoke", torch.device("cpu"))
-    for part in ("unguided", "guided", "floor"):
+    for part in ("unguided", "conditional", "guided", "floor"):
         assert set(bench.JUDGED) <= set(metrics[part])
     assert metrics["unguided"]["ms_per_sample"] > 0 and metrics["guided"]["ms_per_sample"] > 0
     assert list(metrics["steps_curve"]) == ["eta=0,steps=2", "eta=0,steps=4", "eta=1,steps=2", "eta=1,steps=4"]

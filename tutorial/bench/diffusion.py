@@ -1,6 +1,7 @@
 """Benchmark of notebooks/11_diffusion.ipynb: train the noise-predicting U-Net from scratch on MNIST (labels
-dropped 10 % of the time), then judge DDIM samples with notebook 01's judge: unguided (the "no label"
-prediction) and guided (classifier-free, labels at the training set's frequencies), the judge's figures
+dropped ``p_uncond`` of the time), then judge samples (``sample_steps`` DDIM steps with ``sample_eta``) with
+notebook 01's judge, three ways: unconditional (the "no label" prediction), conditional without guidance
+(labels at the training set's frequencies, w = 0) and guided (classifier-free, w = ``guidance``); the judge's figures
 against the number of sampling steps and against the guidance weight (with the within-digit spread), the
 floor at the same number of samples, training seconds and milliseconds per sample."""
 from __future__ import annotations
@@ -42,8 +43,10 @@ def run(profile: str, device: torch.device, overrides: dict | None = None) -> di
         return {k: round(row[k], 4) for k in JUDGED}
 
     n = cfg.n_judge
-    unguided, unguided_ms = timed_samples(lambda: diffusion_samples(average, schedule, n, cfg.sample_steps), n)
-    guided, guided_ms = timed_samples(lambda: diffusion_samples(average, schedule, n, cfg.sample_steps, cfg.guidance), n)
+    steps, eta = cfg.sample_steps, cfg.sample_eta
+    unguided, unguided_ms = timed_samples(lambda: diffusion_samples(average, schedule, n, steps, None, eta), n)
+    conditional, conditional_ms = timed_samples(lambda: diffusion_samples(average, schedule, n, steps, 0.0, eta), n)
+    guided, guided_ms = timed_samples(lambda: diffusion_samples(average, schedule, n, steps, cfg.guidance, eta), n)
     floor = judge_samples(images[:n], device, profile=profile)
 
     steps_curve = {}
@@ -54,15 +57,16 @@ def run(profile: str, device: torch.device, overrides: dict | None = None) -> di
     guidance_curve = {}
     for w in cfg.guidance_curve:
         drawn = draw_labels(average, cfg.n_curve)
-        x = ((sample_diffusion(average, schedule, cfg.n_curve, cfg.sample_steps, labels=drawn, guidance=w) + 1) / 2).clamp(0, 1)
+        x = ((sample_diffusion(average, schedule, cfg.n_curve, steps, eta, drawn, w) + 1) / 2).clamp(0, 1)
         guidance_curve[f"{w:g}"] = {**judged(x), "spread": round(within_label_spread(
             x, drawn, images[:cfg.n_curve], labels[:cfg.n_curve], device), 4)}
     losses = history.series("loss")[1]
     return {
-        "unguided": {**judged(unguided), "ms_per_sample": unguided_ms},
-        "guided": {**judged(guided), "guidance": cfg.guidance, "ms_per_sample": guided_ms},
+        "unguided": {**judged(unguided), "labels": "none (unconditional)", "ms_per_sample": unguided_ms},
+        "conditional": {**judged(conditional), "labels": "drawn", "guidance": 0.0, "ms_per_sample": conditional_ms},
+        "guided": {**judged(guided), "labels": "drawn", "guidance": cfg.guidance, "ms_per_sample": guided_ms},
         "floor": {k: round(floor[k], 4) for k in JUDGED},
-        "samples": n, "sample_steps": cfg.sample_steps, "sampler": "DDIM, eta = 0, trailing steps",
+        "samples": n, "sample_steps": steps, "sample_eta": eta, "sampler": f"DDIM, eta = {eta:g}, trailing steps",
         "steps_curve": steps_curve, "guidance_curve": guidance_curve, "curve_samples": cfg.n_curve,
         "final_loss_mean_last_100": round(sum(losses[-100:]) / len(losses[-100:]), 5), "steps": len(losses),
         "batch_size": cfg.batch_size, "channels": list(cfg.channels), "patch": cfg.patch, "schedule": cfg.schedule,
