@@ -179,7 +179,7 @@ def test_a_file_that_would_run_code_is_refused(tmp_path):
     import pickle
 
     path = tmp_path / "evil.pth"
-    path.write_bytes(pickle.dumps({"features.0.weight": Payload()}))
+    path.write_bytes(pickle.dumps({"features.0.weight": Payload()}, protocol=2))
     with pytest.raises(ValueError, match="cannot be read as tensors"):
         st.vgg19_features_from_file(path)
 
@@ -218,3 +218,14 @@ def test_the_published_adain_files_come_from_the_mirror_and_are_checked_by_form(
         load_published_adain(vgg_file, bad)
     with pytest.raises(ValueError, match="is not the published AdaIN encoder"):
         load_published_adain(decoder_file, decoder_file)
+
+
+def test_doctor_says_where_the_vgg19_file_is(offline, made_up_vgg19, monkeypatch):
+    from tutorial.cli import vgg19_weights_place
+
+    path, _ = made_up_vgg19
+    assert vgg19_weights_place().startswith("not on this machine")
+    asset = as_registered(monkeypatch, path)
+    put_in_mirror(offline / "room", asset, path)
+    monkeypatch.setenv(data.MIRROR_ENV, str(offline / "room"))
+    assert vgg19_weights_place() == f"in the mirror: {offline / 'room' / asset.path}"

@@ -6,6 +6,26 @@ import json
 import sys
 
 
+def vgg19_weights_place() -> str:
+    """Where the pretrained VGG-19 file is (by name and size, unhashed: the notebooks check it when they load it)."""
+    from pathlib import Path
+
+    import torch
+
+    from .data import ASSETS, data_dir, mirror
+
+    asset = ASSETS["vgg19-imagenet"]
+    places = [("data folder", data_dir() / asset.path),
+              ("torch cache", Path(torch.hub.get_dir()) / "checkpoints" / Path(asset.path).name)]
+    if mirror() and not mirror().startswith(("http://", "https://")):
+        places.insert(1, ("mirror", Path(mirror()).expanduser() / asset.path))
+    for where, path in places:
+        if path.is_file() and path.stat().st_size == asset.size:
+            return f"in the {where}: {path}"
+    return ("not on this machine: downloaded on first use when online; offline, style transfer uses random "
+            "weights (README: Data and offline use)")
+
+
 def doctor() -> int:
     """Print versions, device and profile, and check that torchvision's compiled ops work with this torch."""
     import platform
@@ -23,6 +43,7 @@ def doctor() -> int:
     print(f"profile      {current_profile()}")
     print(f"data folder  {data_dir()}")
     print(f"mirror       {mirror() or '(none: public URLs)'}")
+    print(f"VGG-19       {vgg19_weights_place()}")
     try:
         boxes = torch.tensor([[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0]])
         torchvision.ops.nms(boxes, torch.tensor([1.0, 0.5]), 0.5)
