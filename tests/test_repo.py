@@ -238,3 +238,142 @@ def test_referenced_notebooks_exist():
             missing += [f"{path.name}: notebook {n}" for n in sorted(numbers - present)]
             missing += [f"{path.name}: {f}.ipynb" for f in sorted(files) if not (ROOT / "notebooks" / f"{f}.ipynb").exists()]
     assert not missing, f"cross-references to notebooks that do not exist: {missing}"
+
+
+# Notebooks 00-05: what their prose may type, and the conventions they teach (issue 21, items 2 to 4).
+LESSONS = [p for p in NOTEBOOKS if p.name[:2] in {"00", "01", "02", "03", "04", "05"}]
+
+
+def lesson_cells(path, kind=None):
+    """(index, source) of the notebook's cells, of one kind ("markdown", "code") or all."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [(i, "".join(c["source"])) for i, c in enumerate(cells) if kind in (None, c["cell_type"])]
+
+
+def test_lesson_list_is_complete():
+    assert [p.name[:2] for p in LESSONS] == ["00", "01", "02", "03", "04", "05"]
+
+
+# Decimal numbers, percentages and "N times" that each notebook's prose may type: definitions, settings and
+# published figures. A result of a run is never typed: a code cell prints it and the prose says "the number
+# printed above" (or it lives in the README's measured tables, with date, machine and commit).
+TYPED_NUMBERS_ALLOWED = {
+    "00": {"0.05",                           # a learning rate to try
+           "0.2989", "0.587", "0.114"},      # the exercise's luma weights
+    "01": {"0.9", "0.1",                     # the judge's confidence threshold; a perfect spread of ten classes
+           "3.0"},                           # MNIST's licence, CC BY-SA 3.0
+    "02": {"0.2", "0.02", "0.5", "0.9",      # DCGAN: LeakyReLU slope, initial std, Adam's beta1 and its default
+           "0.1", "0.01",                    # a perfect spread of ten classes; the Jacobian exercise's epsilon
+           "3.0"},
+    "03": {"86.76", "84.78",                 # Burda et al.'s published test NLLs
+           "784 times",                      # 784 pixels
+           "0.5", "0.25",                    # exp(0.5 * logvar); a beta to try
+           "3.0"},
+    "04": {"0.03"},                          # Adam's learning rate
+    "05": {"1.1"},                           # gigabytes that `full` downloads
+}
+TYPED_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?%|(?<![\w.])\d+\.\d+(?![\w.])|\b\d[\d,.]*\s+times\b")
+
+
+def typed_numbers(markdown):
+    """The decimals, percentages and "N times" of a markdown text, links and arXiv numbers left out."""
+    text = re.sub(r"\]\([^)\s]*\)", "]", markdown)
+    text = re.sub(r"arXiv:\S+|https?://\S+", "", text)
+    return [m.group().replace(" ", "") if "%" in m.group() else m.group() for m in TYPED_NUMBER.finditer(text)]
+
+
+def test_typed_numbers_finds_results_and_skips_links():
+    assert typed_numbers("fid 1.65, confident 0.91, 8.6 % rarest, about 40 times larger") == [
+        "1.65", "0.91", "8.6%", "40 times"]
+    assert typed_numbers("[paper](https://arxiv.org/abs/1511.06434), arXiv:1606.05897, 28×28, 2e-4") == []
+
+
+@pytest.mark.parametrize("notebook", LESSONS, ids=[n.name for n in LESSONS])
+def test_lesson_prose_types_no_results_of_runs(notebook):
+    allowed = TYPED_NUMBERS_ALLOWED[notebook.name[:2]]
+    typed = [(i, n) for i, text in lesson_cells(notebook, "markdown") for n in typed_numbers(text) if n not in allowed]
+    assert not typed, (f"{notebook.name}: (cell, number) {typed} typed in prose. If it is a result, print it from "
+                       "a code cell and refer to it; if it is a definition or setting, add it to "
+                       "TYPED_NUMBERS_ALLOWED with the reason")
+
+
+def paragraphs(text):
+    return re.split(r"\n\s*\n|\n(?=\s*- )", text)
+
+
+def test_gan_noise_is_drawn_from_p_z_not_p_g():
+    """The noise is z ~ p_z; p_g is the distribution of the generated images. P_g(z) may only be named as
+    the slip it is, next to the right form."""
+    wrong = []
+    for path in LESSONS:
+        for i, text in lesson_cells(path):
+            if re.search(r"z\s*\\sim\s*[Pp]_\{?g\b", text) or re.search(r"z\s*~\s*[Pp]_g\b", text):
+                wrong.append(f"{path.name} cell {i}: z drawn from p_g")
+            wrong += [f"{path.name} cell {i}: P_g(z) without z \\sim p_z beside it" for paragraph in paragraphs(text)
+                      if re.search(r"[Pp]_\{?g\}?\s*\(\s*z\s*\)", paragraph) and "z \\sim p_z" not in paragraph]
+    assert not wrong, wrong
+    assert any("z \\sim p_z" in text for _, text in lesson_cells(NOTEBOOKS[[p.name[:2] for p in NOTEBOOKS].index("02")]))
+
+
+def test_convolution_is_star_and_cross_correlation_is_star_symbol():
+    """By convention W * x is the convolution (kernel flipped: x[i - u]) and W \\star x the cross-correlation
+    (x[i + u]); a CNN layer computes the second."""
+    definition = re.compile(r"(\\star|\*)\s*x\s*\)\s*\[\s*i\s*\]\s*=[^=]*?x\s*\[\s*i\s*([+-])")
+    assert [m.groups() for m in definition.finditer(r"$(W * x)[i] = \sum_u W[u]\,x[i-u]$, "
+                                                    r"$(W \star x)[i] = \sum_u W[u]\,x[i+u]$")] == [
+        ("*", "-"), ("\\star", "+")]
+    found, wrong = 0, []
+    for path in LESSONS:
+        for i, text in lesson_cells(path, "markdown"):
+            for symbol, sign in definition.findall(text):
+                found += 1
+                if (symbol, sign) not in {("*", "-"), ("\\star", "+")}:
+                    wrong.append(f"{path.name} cell {i}: {symbol} defined with x[i {sign} u]")
+    assert found and not wrong, wrong or "no definition of convolution and cross-correlation found"
+
+
+def test_average_pooling_is_called_a_per_channel_convolution():
+    claims = []
+    for path in LESSONS:
+        for i, text in lesson_cells(path):
+            plain = re.sub(r"\s+", " ", text.replace("*", "")).lower()
+            claims += [(path.name, i, m.group(0)) for m in
+                       re.finditer(r"average pooling (?:is|==|equals) (?:an? )?[^.\n]*?convolution", plain)]
+    assert claims, "notebook 01 should say what average pooling is"
+    wrong = [c for c in claims if "per-channel" not in c[2] and "depthwise" not in c[2]]
+    assert not wrong, f"average pooling is a per-channel (depthwise) convolution with stride k: {wrong}"
+
+
+def test_notebook_05_describes_the_variance_that_calc_mean_std_computes():
+    import torch
+
+    from tutorial.adain import calc_mean_std
+
+    x = torch.randn(2, 3, 4, 5)
+    _, std = calc_mean_std(x, eps=0.0)
+    torch.testing.assert_close(std.flatten(), x.flatten(2).std(dim=2, correction=1).flatten())  # over HW - 1
+    notebook = next(p for p in LESSONS if p.name.startswith("05"))
+    formulas = [m.group(1).replace(" ", "") for _, text in lesson_cells(notebook, "markdown")
+                for m in re.finditer(r"\\sigma_\{nc\}\(x\)\s*=\s*\\sqrt\{\\frac\{1\}\{([^}]*)\}", text)]
+    assert formulas == ["HW-1"], f"notebook 05 defines sigma with 1/{formulas}: calc_mean_std divides by HW - 1"
+
+
+def test_stale_or_wrong_claims_do_not_come_back():
+    """Claims the notebooks once made that the code or the sources contradict."""
+    from tutorial.adain import ADAIN_SETTINGS
+
+    assert [p for p, s in ADAIN_SETTINGS.items() if s["large_sets"]] == ["full"]
+    stale = {
+        "05": [r"every\s+profile,\s+`full`\s+included,\s+trains\s+on\s+the\s+registry",  # full adds Places365, DTD
+               r"\d+\s+times\s+larger"],                                                # print the ratio instead
+        "04": [r"Colour transfer afterwards"],  # Gatys et al.'s first method recolours the painting beforehand
+        "02": [r"seven and a half minutes"],
+    }
+    found = [(path.name, i, pattern) for path in LESSONS for pattern in stale.get(path.name[:2], [])
+             for i, text in lesson_cells(path, "markdown") if re.search(pattern, text)]
+    assert not found, found
+    by_number = {p.name[:2]: "\n".join(t for _, t in lesson_cells(p, "markdown")) for p in LESSONS}
+    assert "Colour histogram matching, before the transfer" in by_number["04"]
+    assert "colour histogram matching" in by_number["05"]
+    # the DCGAN paper gives N(0, 0.02) for the weights; N(1, 0.02^2) for batch norm's scale is the PyTorch example's
+    assert all("PyTorch" in paragraph for paragraph in paragraphs(by_number["02"]) if "N(1, 0.02" in paragraph)

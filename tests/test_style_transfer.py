@@ -172,6 +172,27 @@ def test_colour_space_round_trip_and_keep_colours():
     assert lum[0].mean().item() == pytest.approx(st.rgb_to_yiq(photo)[0].mean().item(), abs=0.02)
 
 
+
+def test_match_colour_histogram_gives_the_reference_mean_and_covariance():
+    """Gatys et al.'s colour histogram matching: the recoloured image's RGB pixels have the reference's mean and
+    covariance (values kept inside [0, 1] here, so the final clamp changes nothing)."""
+    torch.manual_seed(0)
+    mix = torch.tensor([[1.0, 0.3, 0.0], [0.2, 1.0, 0.1], [0.0, -0.4, 1.0]])
+    image = 0.5 + 0.04 * torch.einsum("ij,jhw->ihw", mix, torch.randn(3, 40, 50))
+    reference = torch.tensor([0.3, 0.5, 0.6]).view(3, 1, 1) + 0.05 * torch.randn(3, 30, 20)  # another size
+    matched = st.match_colour_histogram(image, reference)
+    assert matched.shape == image.shape and matched.dtype == image.dtype
+
+    def mean_and_covariance(picture):
+        pixels = picture.reshape(3, -1).double()
+        centred = pixels - pixels.mean(1, keepdim=True)
+        return pixels.mean(1), centred @ centred.T / pixels.shape[1]
+
+    (mean, covariance), (ref_mean, ref_covariance) = mean_and_covariance(matched), mean_and_covariance(reference)
+    torch.testing.assert_close(mean, ref_mean, atol=1e-5, rtol=0)
+    torch.testing.assert_close(covariance, ref_covariance, atol=1e-4, rtol=0)
+    torch.testing.assert_close(st.match_colour_histogram(reference, reference), reference, atol=1e-3, rtol=0)
+
 def test_bench_smoke_returns_metrics(monkeypatch):
     from tutorial.bench import nst
 

@@ -16,7 +16,8 @@ from tutorial.style_transfer import (IMAGENET_MEAN, IMAGENET_STD, VGG_LAYERS, VG
 ADAIN_SETTINGS = {
     # crop: training crops (px); steps_per_epoch x epochs decoder updates of batch_size photo/painting pairs.
     # style_weight: the paper's lambda, for the ImageNet encoder; with a random encoder the style term starts
-    # ~40x larger than the content term, so a smaller lambda is used (random_encoder_style_weight).
+    # many times larger than the content term (notebook 05 prints the ratio), so a smaller lambda is used
+    # (random_encoder_style_weight).
     # large_sets: also train on Places365 photos and DTD textures (downloads of ~1.1 GB; GPU profile only).
     # image_size: test images; timing_sizes: sizes for the speed measurement; gatys_steps: notebook 04's
     # L-BFGS steps in the comparison.
@@ -57,7 +58,8 @@ def training_images(settings) -> tuple:
 
 def calc_mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample, per-channel mean and standard deviation of ``[N, C, H, W]`` feature maps over H and W,
-    each ``[N, C, 1, 1]``. As in the published AdaIN code: std = sqrt(unbiased variance + eps).
+    each ``[N, C, 1, 1]``. As in the reference PyTorch code (naoto0804/pytorch-AdaIN): std = sqrt(unbiased
+    variance + eps), the variance divided by H*W - 1.
     Introduced in notebooks/05_adain.ipynb."""
     n, c = features.shape[:2]
     flat = features.reshape(n, c, -1)

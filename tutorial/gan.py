@@ -7,7 +7,7 @@ GAN_SETTINGS = {
         "d_width": 8, "clusters": 10, "lr": 2e-4, "beta1": 0.5, "live_every": 4, "n_judge": 500,
         "toy_steps": 20, "toy_batch": 32, "toy_pack": 4, "toy_g_steps": 5, "toy_snapshots": 4,
     },
-    "laptop": {  # about 8 minutes on 2 CPU cores: small batches give more updates in the time
+    "laptop": {  # minutes on 2 CPU cores: small batches give more updates in the time
         "fashion": False, "train_limit": None, "batch_size": 32, "epochs": 5, "nz": 64, "g_width": 16,
         "d_width": 16, "clusters": 50, "lr": 2e-4, "beta1": 0.5, "live_every": 250, "n_judge": 10000,
         "toy_steps": 1000, "toy_batch": 128, "toy_pack": 4, "toy_g_steps": 5, "toy_snapshots": 6,
@@ -173,8 +173,8 @@ class DCGANDiscriminator(nn.Module):
 
 def dcgan_init(module):
     """DCGAN's weight initialisation, for ``model.apply(dcgan_init)``: convolution weights (and cluster
-    embeddings) from N(0, 0.02^2), batch-norm scales from N(1, 0.02^2) and shifts 0.
-    Introduced in notebooks/02_gan.ipynb."""
+    embeddings) from N(0, 0.02^2), as in the paper; batch-norm scales from N(1, 0.02^2) and shifts 0, as in
+    the PyTorch DCGAN example (the paper does not say). Introduced in notebooks/02_gan.ipynb."""
     if isinstance(module, nn.Embedding):
         nn.init.normal_(module.weight, 0.0, 0.02)
     elif isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):

@@ -400,6 +400,28 @@ def luminance_image(image: torch.Tensor, match: torch.Tensor | None = None) -> t
     return y.clamp(0, 1).expand(*y.shape[:-3], 3, *y.shape[-2:]).contiguous()
 
 
+def match_colour_histogram(image: torch.Tensor, reference: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """``image`` ``[3, H, W]`` recoloured so that its RGB pixels have the mean and covariance of ``reference``'s
+    (``[3, H', W']``, any size): the linear map x' = A x + b with b = mu_ref - A mu and A = C_ref^(1/2) C^(-1/2)
+    (symmetric square roots: the Image Analogies form of Gatys et al.'s colour histogram matching), clamped
+    to [0, 1]. Computed in float64 on the CPU. Introduced in notebooks/04_neural_style_transfer.ipynb."""
+
+    def statistics(picture):  # pixels [3, N], their mean [3, 1], and the covariance's eigenvalues and vectors
+        pixels = picture.detach().reshape(3, -1).cpu().double()
+        mean = pixels.mean(dim=1, keepdim=True)
+        centred = pixels - mean
+        covariance = centred @ centred.T / pixels.shape[1] + eps * torch.eye(3, dtype=torch.float64)
+        values, vectors = torch.linalg.eigh(covariance)
+        return pixels, mean, values, vectors
+
+    pixels, mean, values, vectors = statistics(image)
+    _, ref_mean, ref_values, ref_vectors = statistics(reference)
+    inverse_root = vectors @ torch.diag(values.rsqrt()) @ vectors.T          # C^(-1/2)
+    ref_root = ref_vectors @ torch.diag(ref_values.sqrt()) @ ref_vectors.T   # C_ref^(1/2)
+    matched = ref_root @ inverse_root @ (pixels - mean) + ref_mean
+    return matched.reshape(image.shape).to(image.device, image.dtype).clamp(0, 1)
+
+
 def keep_colours(stylised: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
     """The luminance of ``stylised`` with the colour (I, Q) of ``photo``, same size. Introduced in
     notebooks/04_neural_style_transfer.ipynb."""
