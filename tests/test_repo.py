@@ -377,3 +377,110 @@ def test_stale_or_wrong_claims_do_not_come_back():
     assert "colour histogram matching" in by_number["05"]
     # the DCGAN paper gives N(0, 0.02) for the weights; N(1, 0.02^2) for batch norm's scale is the PyTorch example's
     assert all("PyTorch" in paragraph for paragraph in paragraphs(by_number["02"]) if "N(1, 0.02" in paragraph)
+
+
+# Issue 21, item 5: exercises that teach. Every checked exercise of notebooks 00-05 and 11 switches off the
+# notebook's own functions that compute its answer (forbid=), has a hint that guides rather than answers,
+# and a solution cell that asserts the same check with the same forbid list.
+EXERCISE_NOTEBOOKS = LESSONS + [ROOT / "notebooks" / "11_diffusion.ipynb"]
+SOLUTION_MARK = "# Solution (try it yourself first)"
+NOTHING_TO_FORBID = {  # (notebook, exercise): why its check passes no forbid=
+    ("02_gan.ipynb", "optimal discriminator"): "section 1 computes D* inline, in no function to switch off",
+    ("02_gan.ipynb", "gradient penalty"): "no function of the course computes a gradient penalty",
+}
+
+
+def exercise_checks(path):
+    """One dict per check(...) call in the notebook's code cells: cell, solution, name, forbid (source or
+    None), hint (text or None) and asserted (whether the call is the test of an assert)."""
+    import ast
+
+    calls = []
+    for i, source in lesson_cells(path, "code"):
+        if "check(" not in source:
+            continue
+        code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        tree = ast.parse(code)
+        asserted = {id(node.test) for node in ast.walk(tree) if isinstance(node, ast.Assert)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check":
+                keywords = {k.arg: k.value for k in node.keywords}
+                calls.append({"cell": i, "solution": source.startswith(SOLUTION_MARK),
+                              "name": ast.literal_eval(node.args[0]),
+                              "forbid": ast.unparse(keywords["forbid"]) if "forbid" in keywords else None,
+                              "hint": ast.literal_eval(keywords["hint"]) if "hint" in keywords else None,
+                              "asserted": id(node) in asserted})
+    return calls
+
+
+def test_every_exercise_check_switches_off_the_functions_that_compute_its_answer():
+    missing, needless, found = [], [], set()
+    for path in EXERCISE_NOTEBOOKS:
+        for call in exercise_checks(path):
+            if call["solution"]:
+                continue
+            key = (path.name, call["name"])
+            found.add(key)
+            if call["forbid"] is None and key not in NOTHING_TO_FORBID:
+                missing.append(f"{path.name} cell {call['cell']}: {call['name']}")
+            if call["forbid"] is not None and key in NOTHING_TO_FORBID:
+                needless.append(key)
+    assert not missing, f"checks without forbid= (pass the notebook's own functions): {missing}"
+    assert not needless and set(NOTHING_TO_FORBID) <= found, "NOTHING_TO_FORBID is out of date"
+
+
+def test_every_exercise_has_a_solution_that_asserts_the_same_check():
+    problems = []
+    for path in EXERCISE_NOTEBOOKS:
+        calls = exercise_checks(path)
+        solutions = {c["name"]: c for c in calls if c["solution"]}
+        for call in calls:
+            if call["solution"]:
+                if not call["asserted"]:
+                    problems.append(f"{path.name} cell {call['cell']}: the solution's check is not asserted")
+                continue
+            solution = solutions.get(call["name"])
+            if solution is None:
+                problems.append(f"{path.name}: {call['name']} has no '{SOLUTION_MARK}' cell")
+            elif solution["forbid"] != call["forbid"]:
+                problems.append(f"{path.name}: {call['name']}'s solution checks with another forbid list")
+    assert not problems, problems
+
+
+# A hint guides; it does not state the answer. Precisely: no "=" (an assignment or an equation), no two
+# arithmetic operators chaining three names or numbers (a formula such as "(size - 1) * stride - 2 * padding"),
+# and no method called on a call's result (a line of code such as "torch.cdist(a, b).argmin(1)").
+OPERATOR = r"\s*(?:\s[-+*/]\s|\^)\s*"  # an arithmetic operator between spaces (so not "off-by-one"), or a power
+HINT_GIVES_AWAY = re.compile(rf"=|[\w)]{OPERATOR}[\w(]+\)?{OPERATOR}[\w(]|\)\.\w+\(")
+
+
+def test_hint_rule_catches_formulas_and_code_but_not_guidance():
+    for answer in ("z = mu + exp(0.5 * logvar) * eps.", "(size - 1) * stride - 2 * padding + kernel_size.",
+                   "0.5 * sum over the last dimension of mu^2 + exp(logvar) - 1 - logvar.",
+                   "torch.cdist(points, centres).argmin(1), then a mean per centre", "-log sigmoid(a) = softplus(-a)."):
+        assert HINT_GIVES_AWAY.search(answer), answer
+    for guide in ("The result is kh - 1 rows larger than grad_y.", "an off-by-one; point-to-centre distances", "it must keep its old position, not become 0 / 0.",
+                  "Keep both results [N, C, 1, 1] so that they broadcast."):
+        assert not HINT_GIVES_AWAY.search(guide), guide
+
+
+def test_every_exercise_has_a_hint_that_guides_without_giving_the_answer():
+    problems = []
+    for path in EXERCISE_NOTEBOOKS:
+        for call in exercise_checks(path):
+            if call["solution"]:
+                continue
+            where = f"{path.name} cell {call['cell']} ({call['name']})"
+            if not call["hint"]:
+                problems.append(f"{where}: no hint")
+            elif HINT_GIVES_AWAY.search(call["hint"]):
+                problems.append(f"{where}: {HINT_GIVES_AWAY.search(call['hint']).group()!r} in the hint")
+    assert not problems, problems
+
+
+def test_solution_cells_are_hidden():
+    shown = [f"{path.name} cell {i}" for path in EXERCISE_NOTEBOOKS
+             for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"])
+             if "".join(cell["source"]).startswith(SOLUTION_MARK)
+             and not cell["metadata"].get("jupyter", {}).get("source_hidden")]
+    assert not shown, f"solution cells shown to the learner before they try: {shown}"
