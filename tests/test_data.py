@@ -279,7 +279,7 @@ def test_cli_download_and_mirror(server, tmp_path, cache, monkeypatch, capsys):
     assert cli.main(["download", "starry_night"]) == 0 and "verified" in capsys.readouterr().out
     monkeypatch.setenv("TUTORIAL_MIRROR", str(tmp_path / "empty"))
     monkeypatch.setenv("TUTORIAL_DATA", str(tmp_path / "other"))
-    monkeypatch.setattr(data, "_sources", lambda a: [str(tmp_path / "empty" / a.path)])  # no public URLs offline
+    monkeypatch.setattr(data, "_sources", lambda a, public=True: [str(tmp_path / "empty" / a.path)])  # no public URLs offline
     assert cli.main(["download", "the_scream"]) == 1
     assert "Could not get styles/the_scream.jpg" in capsys.readouterr().err
 

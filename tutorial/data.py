@@ -235,8 +235,9 @@ def _mirrored(relative_path: str) -> str | None:
     return str(Path(base).expanduser() / relative_path)
 
 
-def _sources(asset: Asset) -> list[str]:
-    return [s for s in [_mirrored(asset.path)] if s] + list(asset.urls)
+def _sources(asset: Asset, public: bool = True) -> list[str]:
+    """The mirror's copy (when a mirror is set), then, if ``public``, the asset's public URLs."""
+    return [s for s in [_mirrored(asset.path)] if s] + (list(asset.urls) if public else [])
 
 
 def _copy_to(source: str, target: Path, timeout: float, asset: Asset | None = None) -> None:
@@ -305,7 +306,7 @@ def fetch(name: str, *, retries: int = 3, timeout: float = 30.0, quiet: bool = F
         aside = set_aside(target)  # said even when quiet: somebody's file was moved
         print(f"{target} did not match its checksum; moved it to {aside.name} and fetching a fresh copy.")
     failures, problems = [], []
-    for source in _sources(asset)[:None if public else int(mirror() is not None)]:
+    for source in _sources(asset, public):
         is_local = not source.startswith(("http://", "https://"))
         for attempt in range(1 if is_local else retries):
             try:
