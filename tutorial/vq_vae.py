@@ -180,27 +180,27 @@ class VQVAE(nn.Module):
 
 
 @torch.no_grad()
+def _in_eval_batches(model, fn, inputs, batch_size):
+    """``fn`` applied to ``inputs`` in batches on the model's device with ``model`` in eval mode (restored
+    after), the results concatenated on the CPU."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    out = torch.cat([fn(inputs[i:i + batch_size].to(device)).cpu() for i in range(0, len(inputs), batch_size)])
+    model.train(was_training)
+    return out
+
+
 def encode_images(model, images, batch_size=1000):
     """The code grids ``[N, 7, 7]`` of ``images`` ``[N, 1, 28, 28]``, in eval mode (no codebook update), in
     batches, on the CPU. Introduced in notebooks/07_vq_vae.ipynb."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    codes = torch.cat([model.encode(images[i:i + batch_size].to(device)).cpu() for i in range(0, len(images), batch_size)])
-    model.train(was_training)
-    return codes
+    return _in_eval_batches(model, model.encode, images, batch_size)
 
 
-@torch.no_grad()
 def decode_codes(model, codes, batch_size=1000):
     """The images ``[N, 1, 28, 28]`` in [0, 1] that the decoder makes of code grids ``[N, 7, 7]``, on the CPU.
     Introduced in notebooks/07_vq_vae.ipynb."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    images = torch.cat([model.decode(codes[i:i + batch_size].to(device)).cpu() for i in range(0, len(codes), batch_size)])
-    model.train(was_training)
-    return images
+    return _in_eval_batches(model, model.decode, codes, batch_size)
 
 
 def build_vq_vae(cfg, ema=True):
