@@ -130,3 +130,16 @@ def test_an_assert_inside_the_answer_fails_with_the_case_and_the_hint():
 
     with pytest.raises(AssertionError, match="case 1: an assert in your function failed. try x times x"):
         check("square", asserts, lesson_square, CASES, hint="try x times x")
+
+
+def test_an_answer_that_calls_the_checks_own_reference_does_not_pass():
+    def _private_reference(x):  # a reference defined in the check cell, as the notebooks do
+        return x * x
+
+    def copies_the_reference(x):
+        return _private_reference(x)
+
+    with pytest.raises(AssertionError, match="write it yourself"):
+        check("square", copies_the_reference, _private_reference, CASES)
+    assert _private_reference(torch.tensor(3.0)) == 9  # restored afterwards
+    assert check("square", lambda x: x * x, _private_reference, CASES)

@@ -34,6 +34,18 @@ def test_pick_settings(monkeypatch):
         cfg.epochs
 
 
+def test_setting_an_attribute_changes_the_setting_and_a_typo_is_refused():
+    import copy
+    import pickle
+
+    cfg = pick_settings(TABLE, "laptop")
+    cfg.steps = 7  # as a learner would in a notebook: the dict, and so the checkpoint key, changes
+    assert cfg["steps"] == 7 and dict(cfg) == {"size": 32, "steps": 7}
+    with pytest.raises(AttributeError, match="no 'step'.*would change nothing"):
+        cfg.step = 3
+    assert "step" not in cfg and pickle.loads(pickle.dumps(cfg)) == cfg and copy.copy(cfg).profile == "laptop"
+
+
 def test_overrides_replace_settings_for_one_run():
     cfg = pick_settings(TABLE, "laptop", {"steps": 250, "size": 48})
     assert cfg.steps == 250 and cfg.size == 48 and pick_settings(TABLE, "laptop").steps == 100  # table untouched

@@ -297,6 +297,19 @@ def test_lesson_prose_types_no_results_of_runs(notebook):
                        "TYPED_NUMBERS_ALLOWED with the reason")
 
 
+# Words that report a past run without showing it: "in our runs ...", "we found ...". Such a verdict goes
+# stale like a typed number; the prose asks the learner to read what a cell printed instead.
+UNSHOWN_RUN = re.compile(r"\bin our (?:\S+ ){0,3}runs?\b|\bwe (?:found|observed|measured)\b|\bin our experiments\b", re.I)
+
+
+@pytest.mark.parametrize("notebook", LESSONS, ids=[n.name for n in LESSONS])
+def test_lesson_prose_reports_no_runs_it_does_not_show(notebook):
+    found = [(i, m.group()) for i, text in lesson_cells(notebook, "markdown") for m in UNSHOWN_RUN.finditer(text)]
+    assert not found, (f"{notebook.name}: (cell, words) {found} report runs the notebook does not show; point to "
+                       "what a cell prints, or to the README's measured tables")
+    assert UNSHOWN_RUN.search("in our `laptop` runs the tricks failed") and not UNSHOWN_RUN.search("our run")
+
+
 def paragraphs(text):
     return re.split(r"\n\s*\n|\n(?=\s*- )", text)
 

@@ -105,7 +105,8 @@ def check(name: str, candidate: Callable, reference: Callable, inputs: Iterable[
     """Compare ``candidate(*args)`` with ``reference(*args)`` for each ``args`` in ``inputs``.
 
     ``forbid`` lists the notebook's own functions that the answer must not call (they are switched off
-    while the candidate runs), so an exercise cannot be passed by calling the code it asks for.
+    while the candidate runs), so an exercise cannot be passed by calling the code it asks for. The
+    reference itself is always switched off too: an answer that calls the checker's own answer fails.
     Returns True when all match. Returns False, with a printed message, when the stub is not filled in
     yet or the answer is malformed: it returns None (a missing ``return``), returns something that is
     not a tensor or number where one is expected, or raises an exception. Raises AssertionError (with
@@ -113,6 +114,8 @@ def check(name: str, candidate: Callable, reference: Callable, inputs: Iterable[
     """
     results = []
     forbid = list(forbid)
+    if callable(reference) and not any(reference is f for f in forbid):
+        forbid.append(reference)  # the check's own answer is never the learner's to call
     inputs = list(inputs)
     if not inputs:
         raise ValueError(f"{name}: check() needs at least one test case, got none")

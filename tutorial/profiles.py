@@ -85,6 +85,17 @@ class Settings(dict):
         except KeyError:
             raise AttributeError(f"these settings have no {key!r}; they have {', '.join(self)}") from None
 
+    def __setattr__(self, key, value):
+        """``cfg.epochs = 3`` changes the setting itself, so the checkpoint key (the dict) changes with it; a name
+        the lesson does not have is refused rather than silently ignored."""
+        if key == "profile":
+            super().__setattr__(key, value)
+        elif key in self:
+            self[key] = value
+        else:
+            raise AttributeError(f"these settings have no {key!r}, so setting it would change nothing; they have "
+                                 f"{', '.join(self)} (add a new one with cfg[{key!r}] = ...)")
+
     def __repr__(self):
         width = max((len(k) for k in self), default=0)
         rows = "\n".join(f"  {k:<{width}} = {v!r}" for k, v in self.items())
