@@ -152,9 +152,39 @@ def test_optimisation_lowers_style_loss_and_keeps_pixels_valid(random_vgg, optim
     seen = []
     image, records = st.optimise_image(obj, photo, 10, optimizer, callback=lambda s, i, l: seen.append(s),
                                        bar=False)
-    assert len(records) == 10 and seen == list(range(1, 11))
-    assert records[-1]["total"] < 0.8 * records[0]["total"]
+    assert len(records) == 10 and seen == list(range(1, 11))  # the budget is exact, line search included
+    with torch.no_grad():
+        final = obj(image[None])["total"].item()
+    assert final == min(r["total"] for r in records) < 0.8 * records[0]["total"]  # the best image evaluated
     assert image.shape == photo.shape and image.min() >= 0 and image.max() <= 1
+
+
+def test_coarse_to_fine_starts_from_the_upsampled_coarse_result(random_vgg):
+    torch.manual_seed(0)
+    photo, painting = torch.rand(3, 32, 40), torch.rand(3, 32, 40) ** 3
+    obj = st.StyleTransferObjective(random_vgg, photo, painting, style_weight=100.0, tv_weight=1.0)
+    small = obj.resized(0.5)
+    assert small.size == (16, 20) and small.style_weight == obj.style_weight
+    assert set(small.style_targets) == set(obj.style_targets)
+    image, records = st.optimise_image(obj, photo, 5, coarse_steps=8, bar=False)
+    assert len(records) == 5 and image.shape == photo.shape  # only full-size evaluations are recorded
+    assert records[0]["content"] > 1e-6  # the fine stage starts from the coarse result, not from the photo
+    _, plain_records = st.optimise_image(obj, photo, 5, bar=False)
+    assert plain_records[0]["content"] < 1e-6
+
+
+def test_bfloat16_precision_keeps_float32_maps_close_to_float32(random_vgg):
+    weights = random_vgg.layers.state_dict()
+    exact = st.VGGFeatures("relu3_1", weights=weights, channels_last=False)
+    fast = st.VGGFeatures("relu3_1", weights=weights, precision="bfloat16")
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        a, b = exact(x, ("relu3_1",))["relu3_1"], fast(x, ("relu3_1",))["relu3_1"]
+    assert b.dtype == torch.float32 and fast.compute_dtype(x.device) == torch.bfloat16
+    assert (a - b).norm() / a.norm() < 0.05  # bfloat16 keeps about three significant digits
+    assert st.VGGFeatures("relu1_1").compute_dtype(x.device) == torch.float32  # the default
+    with pytest.raises(ValueError, match="precision"):
+        st.VGGFeatures("relu1_1", precision="half")
 
 
 def test_colour_space_round_trip_and_keep_colours():
@@ -197,12 +227,16 @@ def test_bench_smoke_returns_metrics(monkeypatch):
     from tutorial.bench import nst
 
     monkeypatch.setattr(st, "_VGG19_STATE", {"state": None})  # as if the download had failed: no network
-    monkeypatch.setitem(st.NST_SETTINGS, "smoke", {**st.NST_SETTINGS["smoke"], "image_size": 32, "steps": 4})
+    monkeypatch.setitem(st.NST_SETTINGS, "smoke", {**st.NST_SETTINGS["smoke"], "image_size": 32, "steps": 4,
+                                                   "coarse_steps": 3, "bench_steps": 6, "bench_repeats": 2})
     metrics = nst.run("smoke", torch.device("cpu"))
     for key in ("seconds", "iterations", "image_size", "style_loss_final", "style_loss_ratio",
-                "content_loss_final", "content_loss_ratio_to_noise", "pretrained_weights"):
+                "content_loss_final", "content_loss_ratio_to_noise", "pretrained_weights", "plain_loss",
+                "course_loss", "course_seconds_to_plain_loss", "time_to_plain_loss_ratio"):
         assert key in metrics
-    assert metrics["iterations"] == 4 and metrics["pretrained_weights"] is False
+    assert metrics["iterations"] == 7 and metrics["pretrained_weights"] is False and len(metrics["runs"]) == 2
+    assert set(metrics["ms_per_evaluation"]) == {"plain", "course_float32", "course"}
+    assert all(r["plain_evaluations"] <= 6 and r["course_evaluations"] == [3, 4] for r in metrics["runs"])
     assert metrics["style_loss_ratio"] < 1
 
 

@@ -6,6 +6,7 @@ losses, and the optimisation of an image. Introduced in notebooks/04_neural_styl
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import socket
 
@@ -15,12 +16,14 @@ from torch import nn
 
 NST_SETTINGS = {
     # image_size: shorter side of the main result; steps: L-BFGS iterations (one forward+backward each).
+    # coarse_steps: evaluations at half the size first (coarse to fine; 0 switches it off).
     # side_size / side_steps: the smaller runs that compare optimisers, weights, layers and blends.
-    "smoke": {"image_size": 64, "steps": 12, "side_size": 48, "side_steps": 6, "style_weight": 10.0,
+    # bench_*: `python -m tutorial bench nst` only (the plain loop's budget, and how many runs of each).
+    "smoke": {"image_size": 64, "steps": 12, "coarse_steps": 6, "bench_steps": 12, "bench_repeats": 1, "side_size": 48, "side_steps": 6, "style_weight": 10.0,
               "tv_weight": 10.0, "adam_lr": 0.03, "slider_weights": (1.0, 10.0, 100.0), "show_every": 5},
-    "laptop": {"image_size": 256, "steps": 100, "side_size": 128, "side_steps": 40, "style_weight": 10.0,
+    "laptop": {"image_size": 256, "steps": 60, "coarse_steps": 60, "bench_steps": 120, "bench_repeats": 3, "side_size": 128, "side_steps": 40, "style_weight": 10.0,
                "tv_weight": 10.0, "adam_lr": 0.03, "slider_weights": (1.0, 10.0, 100.0, 1000.0), "show_every": 20},
-    "full": {"image_size": 512, "steps": 500, "side_size": 384, "side_steps": 300, "style_weight": 10.0,
+    "full": {"image_size": 512, "steps": 500, "coarse_steps": 200, "bench_steps": 500, "bench_repeats": 3, "side_size": 384, "side_steps": 300, "style_weight": 10.0,
              "tv_weight": 10.0, "adam_lr": 0.02, "slider_weights": (1.0, 10.0, 100.0, 1000.0, 10000.0),
              "show_every": 50},
 }
@@ -184,6 +187,18 @@ def init_random_vgg(layers: nn.Module, seed: int = 0) -> None:
             module.bias.zero_()
 
 
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bfloat16() -> bool:
+    """True on a CPU with bfloat16 instructions (AVX512-BF16 or AMX, read from /proc/cpuinfo on Linux). There
+    oneDNN convolves bfloat16 much faster than float32; on other CPUs bfloat16 is emulated, and slower."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
 class VGGFeatures(nn.Module):
     """A frozen VGG-19 feature extractor: normalises [0, 1] RGB input, stops at ``last_layer`` and returns the
     activations of the layers asked for, by name (``{"relu4_2": tensor, ...}``).
@@ -191,12 +206,19 @@ class VGGFeatures(nn.Module):
     ``pool``: "max" (as trained) or "avg" (Gatys et al.). ``padding_mode``: "zeros" (as trained) or "reflect".
     ``weights``: a state dict keyed like torchvision's ``vgg19().features`` ("0.weight", ...); None draws
     random weights (:func:`init_random_vgg`). ``self.pretrained`` says which.
+    ``precision``: "float32", "bfloat16" (the convolutions under autocast; the returned maps are float32, so
+    every loss is computed in float32) or "auto": bfloat16 on a CPU with bfloat16 instructions, else float32.
+    ``channels_last``: keep weights and activations channels-last (NHWC), the layout oneDNN and cuDNN
+    convolve fastest.
     Introduced in notebooks/04_neural_style_transfer.ipynb.
     """
 
     def __init__(self, last_layer: str = "relu5_1", pool: str = "avg", padding_mode: str = "zeros",
-                 weights: dict | None = None, seed: int = 0):
+                 weights: dict | None = None, seed: int = 0, precision: str = "float32", channels_last: bool = True):
         super().__init__()
+        if precision not in ("auto", "float32", "bfloat16"):
+            raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', not {precision!r}")
+        self.precision, self.channels_last = precision, channels_last
         if last_layer not in VGG_LAYERS:
             raise ValueError(f"unknown layer {last_layer!r}; VGG-19 has {', '.join(VGG_LAYERS)}")
         if pool not in ("max", "avg"):
@@ -219,8 +241,16 @@ class VGGFeatures(nn.Module):
         else:
             self.layers.load_state_dict({k: v for k, v in weights.items() if int(k.split(".")[0]) <= last})
         self.pretrained = weights is not None
+        if channels_last:
+            self.layers.to(memory_format=torch.channels_last)
         self.requires_grad_(False)
         self.eval()
+
+    def compute_dtype(self, device: torch.device) -> torch.dtype:
+        """The dtype the convolutions run in on ``device`` (see ``precision``)."""
+        if self.precision == "auto":
+            return torch.bfloat16 if device.type == "cpu" and cpu_has_native_bfloat16() else torch.float32
+        return torch.bfloat16 if self.precision == "bfloat16" else torch.float32
 
     def forward(self, image: torch.Tensor, layers=STYLE_LAYERS) -> dict[str, torch.Tensor]:
         unknown = [n for n in layers if n not in self.names]
@@ -230,20 +260,24 @@ class VGGFeatures(nn.Module):
             return {}
         wanted, stop = set(layers), max(self.names.index(n) for n in layers)
         x = (image - self.mean) / self.std
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        low = self.compute_dtype(x.device) == torch.bfloat16
         found = {}
-        for index, module in enumerate(self.layers[: stop + 1]):
-            x = module(x)
-            if self.names[index] in wanted:
-                found[self.names[index]] = x
-        return found
+        with torch.autocast(x.device.type, dtype=torch.bfloat16) if low else contextlib.nullcontext():
+            for index, module in enumerate(self.layers[: stop + 1]):
+                x = module(x)
+                if self.names[index] in wanted:
+                    found[self.names[index]] = x
+        return {name: f.float() for name, f in found.items()}  # losses in float32 whatever the convolutions ran in
 
 
 def load_vgg19(pretrained: bool = True, last_layer: str = "relu5_1", pool: str = "avg",
-               padding_mode: str = "zeros") -> VGGFeatures:
+               padding_mode: str = "zeros", precision: str = "float32") -> VGGFeatures:
     """A frozen :class:`VGGFeatures` with torchvision's ImageNet weights, or random ones if those cannot be had
     (one printed line says so) or ``pretrained=False``. Introduced in notebooks/04_neural_style_transfer.ipynb."""
     weights = vgg19_imagenet_weights() if pretrained else None
-    return VGGFeatures(last_layer, pool, padding_mode, weights)
+    return VGGFeatures(last_layer, pool, padding_mode, weights, precision=precision)
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -300,6 +334,7 @@ class StyleTransferObjective:
         if len(blend) != len(styles):
             raise ValueError(f"{len(styles)} style image(s) but {len(blend)} blend weight(s)")
         self.vgg, self.style_weight, self.tv_weight = vgg, style_weight, tv_weight
+        self.size, self._images = tuple(content.shape[-2:]), (content, styles, blend)
         self.content_layers, self.style_layers = tuple(content_layers), tuple(style_layers)
         with torch.no_grad():
             self.content_targets = vgg(content[None], self.content_layers)
@@ -313,6 +348,17 @@ class StyleTransferObjective:
         self.style_weights = {n: 1.0 / (len(self.style_layers) * t.pow(2).mean().item() + 1e-12)
                               for n, t in self.style_targets.items()}
 
+    def resized(self, scale: float) -> "StyleTransferObjective":
+        """The same objective for the photo and the paintings resized by ``scale``, its targets and weights
+        computed anew at that size: the coarse stage of coarse-to-fine optimisation."""
+        def resize(image):
+            return F.interpolate(image[None], scale_factor=scale, mode="bilinear", antialias=True,
+                                 align_corners=False)[0]
+
+        content, styles, blend = self._images
+        return StyleTransferObjective(self.vgg, resize(content), [resize(s) for s in styles], self.style_weight,
+                                      self.tv_weight, self.content_layers, self.style_layers, blend)
+
     def __call__(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.vgg(image, tuple(dict.fromkeys(self.content_layers + self.style_layers)))
         content = sum(self.content_weights[n] * content_loss(features[n], t)
@@ -323,54 +369,75 @@ class StyleTransferObjective:
         return {"total": total, "content": content, "style": style, "tv": tv}
 
 
+class _BudgetSpent(Exception):
+    """Raised inside the closure once the evaluation budget is used, to stop L-BFGS mid-line-search."""
+
+
 def optimise_image(objective, init: torch.Tensor, steps: int, optimizer: str = "lbfgs", lr: float | None = None,
-                   callback=None, bar: bool = True) -> tuple[torch.Tensor, list[dict]]:
+                   callback=None, bar: bool = True, line_search: str | None = "strong_wolfe",
+                   coarse_steps: int = 0, coarse_scale: float = 0.5) -> tuple[torch.Tensor, list[dict]]:
     """Minimise ``objective(image)["total"]`` over the pixels of ``image``, starting at ``init`` ``[3, H, W]``.
 
-    ``optimizer``: "lbfgs" (lr 1, history 50) or "adam" (lr 0.03 by default). ``steps`` counts evaluations
-    (one forward and backward pass each) for both. ``callback(step, image, losses)`` runs after each one.
-    Returns the final image ``[3, H, W]`` in [0, 1] and one dict of float losses per step.
-    Introduced in notebooks/04_neural_style_transfer.ipynb.
+    ``optimizer``: "lbfgs" (lr 1, history 50, with a strong-Wolfe ``line_search``; None takes each step
+    as proposed) or "adam" (lr 0.03 by default). ``steps`` counts evaluations (one forward and backward
+    pass each) for both, exactly: a line search cut short by the budget ends the run.
+    ``coarse_steps`` > 0 first optimises at ``coarse_scale`` times the size (``objective.resized``, about
+    ``coarse_scale**2`` of the cost per evaluation), then upsamples that result as the start.
+    ``callback(step, image, losses)`` runs after each full-size evaluation.
+    Returns the evaluated image with the lowest total loss ``[3, H, W]`` in [0, 1] and one dict of float
+    losses per full-size evaluation. Introduced in notebooks/04_neural_style_transfer.ipynb.
     """
     from tutorial import check_finite, progress
 
+    if coarse_steps > 0:
+        small = objective.resized(coarse_scale)
+        start = F.interpolate(init[None], size=small.size, mode="bilinear", antialias=True, align_corners=False)
+        rough, _ = optimise_image(small, start[0], coarse_steps, optimizer, lr, bar=bar, line_search=line_search)
+        init = F.interpolate(rough[None], size=init.shape[-2:], mode="bilinear", align_corners=False)[0]
     image = init.detach().clone()[None].requires_grad_(True)
     if optimizer == "lbfgs":
         opt = torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=steps, max_eval=steps, history_size=50,
-                                tolerance_grad=0.0, tolerance_change=0.0)
+                                tolerance_grad=0.0, tolerance_change=0.0, line_search_fn=line_search)
     elif optimizer == "adam":
         opt = torch.optim.Adam([image], lr=lr or 0.03)
     else:
         raise ValueError(f"optimizer must be 'lbfgs' or 'adam', not {optimizer!r}")
     records: list[dict] = []
-    pbar = progress(total=steps, desc=optimizer, leave=False, disable=not bar)
+    best = {"total": float("inf"), "image": image.detach()[0].clamp(0, 1)}
+    pbar = progress(total=steps, desc=f"{optimizer} {'x'.join(map(str, init.shape[-2:]))}", leave=False,
+                    disable=not bar)
 
     def closure():
+        if len(records) >= steps:
+            raise _BudgetSpent
         with torch.no_grad():
             image.clamp_(0, 1)  # keep pixels valid (projected optimisation)
         opt.zero_grad()
         losses = objective(image)
         losses["total"].backward()
         records.append({k: check_finite(v, len(records), what=f"{k} loss") for k, v in losses.items()})
+        if records[-1]["total"] < best["total"]:  # a line search also evaluates trial points: keep the best
+            best.update(total=records[-1]["total"], image=image.detach()[0].clone())
         pbar.update(1)
         if callback is not None:
             callback(len(records), image.detach()[0], records[-1])
         return losses["total"]
 
-    if optimizer == "lbfgs":
-        while len(records) < steps:  # LBFGS stops early if it converges; restart it until steps are used
-            before = len(records)
-            opt.step(closure)
-            if len(records) == before + 1:  # converged at once: nothing left to gain
-                break
-    else:
-        for _ in range(steps):
-            closure()
-            opt.step()
+    try:
+        if optimizer == "lbfgs":
+            while len(records) < steps:  # LBFGS stops early if it converges; restart it until steps are used
+                before = len(records)
+                opt.step(closure)
+                if len(records) == before + 1:  # converged at once: nothing left to gain
+                    break
+        else:
+            for _ in range(steps):
+                closure()
+                opt.step()
+    except _BudgetSpent:
+        pass
     pbar.close()
-    with torch.no_grad():
-        image.clamp_(0, 1)
-    return image.detach()[0], records
+    return best["image"], records
 
 
 _RGB_TO_YIQ = ((0.299, 0.587, 0.114), (0.5959, -0.2746, -0.3213), (0.2115, -0.5227, 0.3112))
