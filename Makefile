@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # JupyterLab refuses to run as root unless told to (containers, some cloud machines).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-lowest
+.PHONY: setup lab test test-lowest site
 setup: $(STAMP)
 
 # PIP_FIND_LINKS is emptied so that a machine-local torch wheel (a CPU-only build whose torchvision ops
@@ -18,7 +18,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	PIP_FIND_LINKS= $(BIN)/python -m pip install --quiet --upgrade pip
-	PIP_FIND_LINKS= $(BIN)/python -m pip install --quiet -e ".[browser]"
+	PIP_FIND_LINKS= $(BIN)/python -m pip install --quiet -e ".[browser,site]"
 	$(BIN)/python -m tutorial doctor
 	touch $(STAMP)
 
@@ -27,6 +27,11 @@ lab: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The course as a static website in build/site/PROFILE/html (default profile: full on a GPU, else laptop).
+# Executions are cached per notebook: after changing one notebook, only that one runs again.
+site: setup
+	$(BIN)/python -m tutorial site $(if $(PROFILE),--profile $(PROFILE),)
 
 # The lowest versions pyproject.toml declares, each one (uv's lowest-direct resolution), in their own venv:
 # a lower bound is one that the unit tests have run on. The notebooks run in `make test`, on the newest.

@@ -1,4 +1,4 @@
-"""``python -m tutorial COMMAND``: doctor, download, mirror, bench, export."""
+"""``python -m tutorial COMMAND``: doctor, download, mirror, bench, export, site."""
 from __future__ import annotations
 
 import argparse
@@ -96,7 +96,26 @@ def main(argv: list[str] | None = None) -> int:
                    help="change one of the lesson's settings for this run, e.g. --set epochs=15 (repeatable)")
     p = sub.add_parser("export", help="regenerate tutorial/ modules from the notebooks' '#| export' cells")
     p.add_argument("--check", action="store_true", help="only report modules that differ; exit 1 if any")
+    p = sub.add_parser("site", help="execute every notebook (what changed) and render the course as a static site")
+    p.add_argument("--profile", default=None, help="smoke, laptop or full (default: full on a GPU, else laptop)")
+    p.add_argument("--timeout", type=int, default=900, help="seconds one cell may run (default 900)")
+    p.add_argument("--only", nargs="*", default=None, metavar="NOTEBOOK", help="only these notebooks")
     args = parser.parse_args(argv)
+
+    if args.command == "site":
+        try:
+            from .site import SiteError, build
+        except ImportError as error:
+            print(f"the site needs the `site` extra ({error}): pip install -e '.[site]' (make site does it)",
+                  file=sys.stderr)
+            return 1
+        try:
+            index = build(args.profile, timeout=args.timeout, only=args.only)
+        except SiteError as error:
+            print(error, file=sys.stderr)
+            return 1
+        print(f"Site ready: {index}")
+        return 0
 
     if args.command == "doctor":
         return doctor()
