@@ -269,7 +269,8 @@ TYPED_NUMBERS_ALLOWED = {
            "784 times",                      # 784 pixels
            "0.5", "0.25",                    # exp(0.5 * logvar); a beta to try
            "3.0"},
-    "04": {"0.03"},                          # Adam's learning rate
+    "04": {"0.03",                           # Adam's learning rate
+           "0.5"},                           # the coarse stage's scale, objective.resized(0.5)
     "05": {"1.1"},                           # gigabytes that `full` downloads
 }
 TYPED_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?%|(?<![\w.])\d+\.\d+(?![\w.])|\b\d[\d,.]*\s+times\b")

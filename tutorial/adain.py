@@ -15,7 +15,7 @@ from tutorial.style_transfer import (IMAGENET_MEAN, IMAGENET_STD, VGG_LAYERS, VG
 
 ADAIN_SETTINGS = {
     # crop: training crops (px); steps_per_epoch x epochs decoder updates of batch_size photo/painting pairs.
-    # style_weight: the paper's lambda, for the ImageNet encoder; with a random encoder the style term starts
+    # style_weight: lambda, 10 as in naoto0804's PyTorch re-implementation, for the ImageNet encoder; with a random encoder the style term starts
     # many times larger than the content term (notebook 05 prints the ratio), so a smaller lambda is used
     # (random_encoder_style_weight).
     # large_sets: also train on Places365 photos and DTD textures (downloads of ~1.1 GB; GPU profile only).
