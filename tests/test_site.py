@@ -34,15 +34,21 @@ def _notebook(path: Path, code: str) -> None:
 def test_a_notebook_that_times_out_is_run_once_more_then_named_and_unchanged_ones_are_not_rerun(tmp_path,
                                                                                                 monkeypatch):
     monkeypatch.setattr(site, "SITE", tmp_path / "site")
-    fine, slow = tmp_path / "fine.ipynb", tmp_path / "slow.ipynb"
-    _notebook(fine, "print(1 + 1)")
+    fine, slow, broken = tmp_path / "fine.ipynb", tmp_path / "slow.ipynb", tmp_path / "broken.ipynb"
+    _notebook(fine, "import os\nassert os.environ['TUTORIAL_PROFILE'] == 'smoke'")
     _notebook(slow, "import time\ntime.sleep(60)")
+    _notebook(broken, "1 / 0")
     said = []
-    failures = site.execute([fine, slow], "smoke", timeout=2, retries=1, log=said.append)
-    assert list(failures) == ["slow.ipynb"] and failures["slow.ipynb"].startswith("timed out")
+    monkeypatch.setenv("TUTORIAL_PROFILE", "laptop")
+    failures = site.execute([fine, slow, broken], "smoke", timeout=2, retries=1, log=said.append)
+    assert os.environ["TUTORIAL_PROFILE"] == "laptop"  # the kernels ran in smoke; the caller's setting is back
+    assert sorted(failures) == ["broken.ipynb", "slow.ipynb"] and failures["slow.ipynb"].startswith("timed out")
+    assert "ZeroDivisionError" in failures["broken.ipynb"]  # named with its error, and not retried:
+    assert not any("broken.ipynb timed out" in line for line in said)
     assert any("slow.ipynb timed out" in line and "once more" in line for line in said)
     said.clear()
     assert list(site.execute([fine, slow], "smoke", timeout=2, retries=0, log=said.append)) == ["slow.ipynb"]
+    assert sum("once more" in line for line in said) == 0
     assert "fine.ipynb: cached, not executed again" in "\n".join(said)
     assert "slow.ipynb: to execute" in "\n".join(said)
 

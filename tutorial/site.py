@@ -81,23 +81,36 @@ def execute(notebooks: list[Path], profile: str, timeout: int = 900, retries: in
     stale = [uri for uri, record in records.items() if cache.get_cached_project_nb(record.pk) is None]
     for uri in records:
         log(f"  {Path(uri).name}: {'to execute' if uri in stale else 'cached, not executed again'}")
-    os.environ["TUTORIAL_PROFILE"] = profile  # the kernels inherit it
     executor = load_executor("local-serial", cache=cache)
-    failed: dict[str, str] = {}
     todo = stale
+    before, os.environ["TUTORIAL_PROFILE"] = os.environ.get("TUTORIAL_PROFILE"), profile  # kernels inherit it
+    try:
+        failed = _run(executor, cache, todo, timeout, retries, log)
+    finally:
+        if before is None:
+            os.environ.pop("TUTORIAL_PROFILE", None)
+        else:
+            os.environ["TUTORIAL_PROFILE"] = before
+    return {Path(uri).name: ("timed out: " if _timed_out(tb) else "") + _reason(tb) for uri, tb in failed.items()}
+
+
+def _run(executor, cache, todo: list[str], timeout: int, retries: int, log) -> dict[str, str]:
+    """Run ``todo`` (URIs), then again those that timed out, up to ``retries`` times: {URI: traceback}."""
+    failed: dict[str, str] = {}
     for attempt in range(retries + 1):
         if not todo:
             break
         began = time.perf_counter()
         result = executor.run_and_cache(filter_uris=todo, timeout=timeout)
         log(f"  executed {len(todo)} notebook(s) in {time.perf_counter() - began:.0f} s")
-        failed = {}
-        for uri in result.excepted + result.errored:
-            failed[uri] = cache.get_project_record(uri).traceback or ""
-        todo = [uri for uri, tb in failed.items() if _timed_out(tb)] if attempt < retries else []
+        for uri in todo:
+            failed.pop(uri, None)  # a retried notebook is judged by its last run
+        now = {uri: cache.get_project_record(uri).traceback or "" for uri in result.excepted + result.errored}
+        failed.update(now)
+        todo = [uri for uri, tb in now.items() if _timed_out(tb)] if attempt < retries else []
         for uri in todo:
             log(f"  {Path(uri).name} timed out (a cell ran over {timeout} s): running it once more")
-    return {Path(uri).name: ("timed out: " if _timed_out(tb) else "") + _reason(tb) for uri, tb in failed.items()}
+    return failed
 
 
 def _first_markdown(nb: dict) -> str:
