@@ -81,6 +81,7 @@ def test_the_whole_site_builds_in_smoke_and_renders_in_chromium(tmp_path, monkey
     html = index.parent
     assert (html / "notebooks" / "01_cnn.html").exists() and (html / "gallery.html").exists()
     assert (html / "results.html").exists()
+    assert "License:" in (tmp_path / "site" / "smoke" / "src" / "gallery.md").read_text()  # credited pictures
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=flags)

@@ -33,7 +33,8 @@ NOTEBOOKS = REPO / "notebooks"
 SITE = REPO / "build" / "site"
 REPOSITORY = "https://github.com/image-gen-course/image-gen-course"
 
-# The gallery: (notebook, cell id, caption). The cell's last picture is shown.
+# The gallery: (notebook, cell id, caption); the cell's last picture is shown, or the one PICTURE names.
+PICTURE = {"04_neural_style_transfer": 0}  # its cell then shows the snapshots
 GALLERY = [
     ("02_gan", "c34436f6", "DCGAN samples, one per row and cluster (notebook 02)"),
     ("03_vae", "16f7aa0f", "VAE samples (top) beside DCGAN samples (bottom) (notebook 03)"),
@@ -173,12 +174,13 @@ def _gallery(profile: str, src: Path, executed: set[str]) -> str:
                 if "data" in o and "image/png" in o["data"]]
         if not pngs:
             continue
-        (src / "gallery" / f"{stem}.png").write_bytes(base64.b64decode(pngs[-1]))
-        credits = sorted({line.strip() for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                          for line in (o.get("text") or "").splitlines() if line.strip().startswith("Credit")})
+        (src / "gallery" / f"{stem}.png").write_bytes(base64.b64decode(pngs[PICTURE.get(stem, -1)]))
+        credits = sorted({line.strip().removeprefix("Credit:").strip() for c in nb.cells if c.cell_type == "code"
+                          for o in c.get("outputs", []) for line in (o.get("text") or "").splitlines()
+                          if "License:" in line})  # the lines tutorial.credit printed
         parts += [f"## {caption}", "", f"![{caption}](gallery/{stem}.png)", "",
                   f"From [the notebook](notebooks/{stem}.ipynb)."
-                  + ("" if not credits else " " + " ".join(credits)), ""]
+                  + ("" if not credits else " Credits: " + " · ".join(credits)), ""]
     return "\n".join(parts)
 
 
