@@ -227,17 +227,19 @@ def test_bench_smoke_returns_metrics(monkeypatch):
     from tutorial.bench import nst
 
     monkeypatch.setattr(st, "_VGG19_STATE", {"state": None})  # as if the download had failed: no network
-    monkeypatch.setitem(st.NST_SETTINGS, "smoke", {**st.NST_SETTINGS["smoke"], "image_size": 32, "steps": 4,
-                                                   "coarse_steps": 3, "bench_steps": 6, "bench_repeats": 2})
+    # 48 px and 10 + 10 evaluations: at 32 px and 3 + 4 the half-size stage is degenerate (VGG's deepest maps
+    # are 1x1) and the style loss does not fall on every torch version; here it falls to about 0.3 on both.
+    monkeypatch.setitem(st.NST_SETTINGS, "smoke", {**st.NST_SETTINGS["smoke"], "image_size": 48, "steps": 10,
+                                                   "coarse_steps": 10, "bench_steps": 12, "bench_repeats": 2})
     metrics = nst.run("smoke", torch.device("cpu"))
     for key in ("seconds", "iterations", "image_size", "style_loss_final", "style_loss_ratio",
                 "content_loss_final", "content_loss_ratio_to_noise", "pretrained_weights", "plain_loss",
                 "course_loss", "course_seconds_to_plain_loss", "time_to_plain_loss_ratio"):
         assert key in metrics
-    assert metrics["iterations"] == 7 and metrics["pretrained_weights"] is False and len(metrics["runs"]) == 2
+    assert metrics["iterations"] == 20 and metrics["pretrained_weights"] is False and len(metrics["runs"]) == 2
     assert set(metrics["ms_per_evaluation"]) == {"plain", "course_float32", "course"}
-    assert all(r["plain_evaluations"] <= 6 and r["course_evaluations"] == [3, 4] for r in metrics["runs"])
-    assert metrics["style_loss_ratio"] < 1
+    assert all(r["plain_evaluations"] <= 12 and r["course_evaluations"] == [10, 10] for r in metrics["runs"])
+    assert metrics["style_loss_ratio"] < 0.8
 
 
 def test_a_damaged_cached_vgg_file_is_named_not_silently_replaced_by_random_weights(monkeypatch, tmp_path):
