@@ -19,12 +19,12 @@ NST_SETTINGS = {
     # coarse_steps: evaluations at half the size first (coarse to fine; 0 switches it off).
     # side_size / side_steps: the smaller runs that compare optimisers, weights, layers and blends.
     # bench_*: `python -m tutorial bench nst` only (the plain loop's budget, and how many runs of each).
-    "smoke": {"image_size": 64, "steps": 12, "coarse_steps": 6, "bench_steps": 12, "bench_repeats": 1, "side_size": 48, "side_steps": 6, "style_weight": 10.0,
-              "tv_weight": 10.0, "adam_lr": 0.03, "slider_weights": (1.0, 10.0, 100.0), "show_every": 5},
-    "laptop": {"image_size": 256, "steps": 60, "coarse_steps": 60, "bench_steps": 120, "bench_repeats": 3, "side_size": 128, "side_steps": 40, "style_weight": 10.0,
-               "tv_weight": 10.0, "adam_lr": 0.03, "slider_weights": (1.0, 10.0, 100.0, 1000.0), "show_every": 20},
-    "full": {"image_size": 512, "steps": 500, "coarse_steps": 200, "bench_steps": 500, "bench_repeats": 3, "side_size": 384, "side_steps": 300, "style_weight": 10.0,
-             "tv_weight": 10.0, "adam_lr": 0.02, "slider_weights": (1.0, 10.0, 100.0, 1000.0, 10000.0),
+    "smoke": {"image_size": 64, "steps": 12, "coarse_steps": 6, "bench_steps": 12, "bench_repeats": 1,
+              "side_size": 48, "side_steps": 6, "style_weight": 10.0, "tv_weight": 10.0, "adam_lr": 0.03, "slider_weights": (1.0, 10.0, 100.0), "show_every": 5},
+    "laptop": {"image_size": 256, "steps": 60, "coarse_steps": 60, "bench_steps": 120, "bench_repeats": 3,
+               "side_size": 128, "side_steps": 40, "style_weight": 10.0, "tv_weight": 10.0, "adam_lr": 0.03, "slider_weights": (1.0, 10.0, 100.0, 1000.0), "show_every": 20},
+    "full": {"image_size": 512, "steps": 500, "coarse_steps": 200, "bench_steps": 500, "bench_repeats": 3,
+             "side_size": 384, "side_steps": 300, "style_weight": 10.0, "tv_weight": 10.0, "adam_lr": 0.02, "slider_weights": (1.0, 10.0, 100.0, 1000.0, 10000.0),
              "show_every": 50},
 }
 
