@@ -85,7 +85,7 @@ def run(profile: str, device: torch.device, overrides: dict | None = None) -> di
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # one fixed image size: let cuDNN pick its fastest kernels
     vgg = load_vgg19(pretrained=True, precision="auto").to(device)
-    weights = {k: v for k, v in vgg.layers.state_dict().items()}
+    weights = vgg.layers.state_dict()
     as_plain = VGGFeatures(vgg.names[-1], "avg", weights=weights, channels_last=False).to(device)
     as_float32 = VGGFeatures(vgg.names[-1], "avg", weights=weights).to(device)
     content = load_image(CONTENT, cfg.image_size).to(device)
