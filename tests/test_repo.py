@@ -393,10 +393,11 @@ def test_stale_or_wrong_claims_do_not_come_back():
     assert all("PyTorch" in paragraph for paragraph in paragraphs(by_number["02"]) if "N(1, 0.02" in paragraph)
 
 
-# Issue 21, item 5: exercises that teach. Every checked exercise of notebooks 00-06 and 11 switches off the
+# Issue 21, item 5: exercises that teach. Every checked exercise of notebooks 00-07, 11 and 12 switches off the
 # notebook's own functions that compute its answer (forbid=), has a hint that guides rather than answers,
 # and a solution cell that asserts the same check with the same forbid list.
-EXERCISE_NOTEBOOKS = LESSONS + [ROOT / "notebooks" / n for n in ("06_cyclegan.ipynb", "07_vq_vae.ipynb", "11_diffusion.ipynb")]
+EXERCISE_NOTEBOOKS = LESSONS + [ROOT / "notebooks" / n for n in ("06_cyclegan.ipynb", "07_vq_vae.ipynb", "11_diffusion.ipynb",
+                                                                  "12_generators_compared.ipynb")]
 SOLUTION_MARK = "# Solution (try it yourself first)"
 NOTHING_TO_FORBID = {  # (notebook, exercise): why its check passes no forbid=
     ("02_gan.ipynb", "optimal discriminator"): "section 1 computes D* inline, in no function to switch off",

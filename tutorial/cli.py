@@ -1,4 +1,4 @@
-"""``python -m tutorial COMMAND``: doctor, download, mirror, bench, export, site."""
+"""``python -m tutorial COMMAND``: doctor, download, mirror, bench, results, export, site."""
 from __future__ import annotations
 
 import argparse
@@ -87,13 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("mirror", help="build a local mirror folder for an offline room (fetches what is missing)")
     p.add_argument("folder")
     p.add_argument("names", nargs="*", help="only these assets or groups (default: all but the optional ones)")
-    p = sub.add_parser("bench", help="train and evaluate one lesson from scratch; print JSON metrics")
-    p.add_argument("lesson")
+    p = sub.add_parser("bench", help="train and evaluate one lesson (or all) from scratch; print JSON metrics")
+    p.add_argument("lesson", help="a lesson (cnn, gan, ...), or all: every lesson, one after another")
     p.add_argument("--profile", default=None, help="smoke, laptop or full (default: TUTORIAL_PROFILE's)")
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     p.add_argument("--json", dest="json_file", default=None, help="also write the JSON to this file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="change one of the lesson's settings for this run, e.g. --set epochs=15 (repeatable)")
+    p.add_argument("--only", nargs="*", default=None, metavar="LESSON", help="with all: only these lessons")
+    p = sub.add_parser("results", help="regenerate the README's bench-all tables from results/bench-PROFILE.json")
+    p.add_argument("--check", action="store_true", help="only report whether the README is up to date; exit 1 if not")
     p = sub.add_parser("export", help="regenerate tutorial/ modules from the notebooks' '#| export' cells")
     p.add_argument("--check", action="store_true", help="only report modules that differ; exit 1 if any")
     p = sub.add_parser("site", help="execute every notebook (what changed) and render the course as a static site")
@@ -154,8 +157,21 @@ def main(argv: list[str] | None = None) -> int:
             if not sep or not key.strip():
                 parser.error(f"--set takes KEY=VALUE, e.g. --set epochs=15; got {item!r}")
             overrides[key.strip()] = parse_setting(value)
+        profile = args.profile or current_profile()
+        if args.lesson == "all":
+            from .bench import RESULTS, run_all
+
+            if overrides:
+                parser.error("--set changes one lesson's settings: use it with one lesson, not with all")
+            json_file = args.json_file or str(RESULTS / f"bench-{profile}.json")
+            record = run_all(profile, args.device, json_file, args.only)
+            print(f"wrote {json_file} ({len(record['lessons'])} lesson(s), {len(record['failed'])} failed); "
+                  "python -m tutorial results puts its table in README.md")
+            return 1 if record["failed"] else 0
+        if args.only:
+            parser.error("--only goes with bench all")
         try:
-            result = run_benchmark(args.lesson, args.profile or current_profile(), args.device, overrides)
+            result = run_benchmark(args.lesson, profile, args.device, overrides)
         except SettingError as error:
             print(error, file=sys.stderr)
             return 2
@@ -164,6 +180,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.json_file:
             with open(args.json_file, "w") as f:
                 f.write(text + "\n")
+        return 0
+    if args.command == "results":
+        from .bench import README, RESULTS, update_readme
+
+        if args.check:
+            import shutil
+            import tempfile
+            from pathlib import Path
+
+            with tempfile.TemporaryDirectory() as scratch:
+                copy = Path(scratch) / "README.md"
+                shutil.copy(README, copy)
+                stale = update_readme(copy, RESULTS)
+            print("README.md's bench-all tables are out of date: run python -m tutorial results" if stale
+                  else "README.md's bench-all tables match results/")
+            return 1 if stale else 0
+        changed = update_readme(README, RESULTS)
+        print("README.md updated from results/" if changed else "README.md already matches results/")
         return 0
     if args.command == "export":
         from .export import export

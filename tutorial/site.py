@@ -46,6 +46,7 @@ GALLERY = [
     ("09_stylegan", "09034335", "StyleGAN style mixing: coarse styles from the top row, fine from the left (notebook 09)"),
     ("10_stylegan2", "f758ed6f", "StyleGAN2 samples over training (notebook 10)"),
     ("11_diffusion", "b38a2b72", "Diffusion samples (notebook 11)"),
+    ("12_generators_compared", "a03f1515", "Every generator of the course, its first samples from seed 0, and real digits (notebook 12)"),
 ]
 
 
