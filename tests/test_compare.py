@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from tutorial import bench
-from tutorial.compare import (CourseGenerator, course_generators, in_manifold, knn_radii, manifold_precision_recall,
-                              nearest_neighbours)
+from tutorial.compare import in_manifold, knn_radii, manifold_precision_recall, nearest_neighbours
+from tutorial.generators import CourseGenerator, course_generators
 
 
 def loops(real, fake, k):
