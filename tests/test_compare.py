@@ -150,6 +150,7 @@ def test_update_readme_rewrites_only_its_blocks(tmp_path, fake_lessons):
     readme.write_text("# title\n" + blocks + "tail\n")
     results = tmp_path / "results"
     bench.run_all("laptop", json_file=str(results / "bench-laptop.json"), only=["gan"], log=lambda *a: None)
+    assert bench.update_readme(readme, results, write=False) is True and "old" in readme.read_text()  # a check only
     assert bench.update_readme(readme, results) is True
     text = readme.read_text()
     assert text.startswith("# title\n") and text.endswith("tail\n") and "old" not in text

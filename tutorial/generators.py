@@ -86,9 +86,18 @@ def trained_vq_vae(profile, device):
                            vq_history.seconds + prior_history.seconds, count_parameters(model, prior), (model, prior))
 
 
+def _grown_gan(name, notebook, average, history):
+    """Notebooks 08-10's generators: the weight average, sampled at 32x32 and cropped to 28x28 by
+    ``progan_samples``."""
+    from .progan import progan_samples
+
+    return CourseGenerator(name, notebook, "GAN", lambda n, seed=0: progan_samples(average, n, seed),
+                           history.seconds, count_parameters(average), average)
+
+
 def trained_progan(profile, device):
     """Notebook 08's ProGAN (its weight average), grown to 32x32, samples cropped to 28x28."""
-    from .progan import PROGAN_SETTINGS, ProGANDiscriminator, ProGANGenerator, progan_samples, train_progan
+    from .progan import PROGAN_SETTINGS, ProGANDiscriminator, ProGANGenerator, train_progan
 
     cfg = pick_settings(PROGAN_SETTINGS, profile)
     cfg["fashion"] = False
@@ -98,31 +107,25 @@ def trained_progan(profile, device):
         ProGANGenerator(cfg.nz, cfg.channels, clusters=cfg.clusters),
         ProGANDiscriminator(cfg.channels, clusters=cfg.clusters, mbstd_group=cfg.mbstd_group),
         images, cfg, device, live_every=0)
-    return CourseGenerator("ProGAN", "08", "GAN", lambda n, seed=0: progan_samples(average, n, seed),
-                           history.seconds, count_parameters(average), average)
+    return _grown_gan("ProGAN", "08", average, history)
 
 
 def trained_stylegan(profile, device):
     """Notebook 09's StyleGAN (weight average, psi = 1), trained with notebook 08's loop."""
-    from .progan import ProGANDiscriminator, progan_samples, train_progan
-    from .stylegan import STYLEGAN_SETTINGS, StyleGANGenerator
+    from .bench.stylegan import build_stylegan
+    from .progan import train_progan
+    from .stylegan import STYLEGAN_SETTINGS
 
     cfg = pick_settings(STYLEGAN_SETTINGS, profile)
     cfg["fashion"] = False
     images, _ = mnist_tensors(train=True, limit=cfg.train_limit)
     seed_everything(0)
-    average, history, _ = train_progan(
-        StyleGANGenerator(cfg.nz, cfg.w_dim, cfg.channels, cfg.mapping_layers, cfg.mapping_lr, clusters=cfg.clusters,
-                          mixing_prob=cfg.mixing_prob, w_avg_beta=cfg.w_avg_beta),
-        ProGANDiscriminator(cfg.channels, clusters=cfg.clusters, mbstd_group=cfg.mbstd_group),
-        images, cfg, device, name="mnist_stylegan", live_every=0)
-    return CourseGenerator("StyleGAN", "09", "GAN", lambda n, seed=0: progan_samples(average, n, seed),
-                           history.seconds, count_parameters(average), average)
+    average, history, _ = train_progan(*build_stylegan(cfg), images, cfg, device, name="mnist_stylegan", live_every=0)
+    return _grown_gan("StyleGAN", "09", average, history)
 
 
 def trained_stylegan2(profile, device):
     """Notebook 10's StyleGAN2 (weight average, psi = 1)."""
-    from .progan import progan_samples
     from .stylegan2 import STYLEGAN2_SETTINGS, StyleGAN2Discriminator, StyleGAN2Generator, train_stylegan2
 
     cfg = pick_settings(STYLEGAN2_SETTINGS, profile)
@@ -133,8 +136,7 @@ def trained_stylegan2(profile, device):
                                    clusters=cfg.clusters, mixing_prob=cfg.mixing_prob, w_avg_beta=cfg.w_avg_beta)
     discriminator = StyleGAN2Discriminator(cfg.channels, clusters=cfg.clusters, mbstd_group=cfg.mbstd_group)
     average, history, _ = train_stylegan2(generator, discriminator, images, cfg, device, live_every=0)
-    return CourseGenerator("StyleGAN2", "10", "GAN", lambda n, seed=0: progan_samples(average, n, seed),
-                           history.seconds, count_parameters(average), average)
+    return _grown_gan("StyleGAN2", "10", average, history)
 
 
 def trained_diffusion(profile, device):

@@ -256,9 +256,10 @@ def results_markdown(record: dict | None, profile: str) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme, results_dir, profiles=("laptop", "full")) -> bool:
+def update_readme(readme, results_dir, profiles=("laptop", "full"), write=True) -> bool:
     """Rewrite each profile's generated block of ``readme`` from ``results_dir/bench-PROFILE.json`` (or the
-    "not yet" line when that file is missing); returns True when the file changed."""
+    "not yet" line when that file is missing); returns True when the text changed (with ``write=False``: would
+    change, and the file is left as it is)."""
     import json
 
     readme = Path(readme)
@@ -274,6 +275,6 @@ def update_readme(readme, results_dir, profiles=("laptop", "full")) -> bool:
         head, rest = text.split(start, 1)
         _, tail = rest.split(end, 1)
         text = f"{head}{start}\n{results_markdown(record, profile)}\n{end}{tail}"
-    if text != original:
+    if write and text != original:
         readme.write_text(text, encoding="utf-8")
     return text != original
