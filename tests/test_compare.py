@@ -172,3 +172,22 @@ def test_bench_all_runs_real_lessons_in_smoke(tmp_path, capsys):
     record = json.loads(out.read_text())
     assert list(record["lessons"]) == ["cnn"] and record["lessons"]["cnn"]["metrics"]["test_accuracy"] > 0
     assert "| `cnn` | 01 | test accuracy" in bench.results_markdown(record, "smoke")
+
+
+def test_merging_runs_keeps_each_lessons_commit_and_shows_it(tmp_path, fake_lessons, monkeypatch):
+    first = bench.run_all("smoke", json_file=None, only=["gan", "broken"], log=lambda *a: None)
+    monkeypatch.setattr(bench, "code_version", lambda: "def5678")
+    second = bench.run_all("smoke", json_file=None, only=["broken", "diffusion"], log=lambda *a: None)
+    assert first["lessons"]["gan"]["commit"] == "abc1234"
+    merged = bench.merge_records(first, second)
+    assert merged["lessons"]["gan"]["commit"] == "abc1234" and merged["lessons"]["diffusion"]["commit"] == "def5678"
+    assert merged["failed"] == {"broken": second["failed"]["broken"]} and merged["commit"] == "abc1234, def5678"
+    assert merged["wall_seconds"] == 25.0  # gan's 12.5 s from the first run, diffusion's from the second
+    text = bench.results_markdown(merged, "smoke")
+    assert "code and start of each lesson's run in its row" in text and "| code, started |" in text
+    assert f"| abc1234, {first['started']} |" in text and "def5678" in text
+    assert "code abc1234" in bench.results_markdown(first, "smoke")  # one run: one commit in the header, no column
+    del first["lessons"]["gan"]["commit"]  # a record from before lessons carried their commit
+    assert bench.merge_records(first, second)["lessons"]["gan"]["commit"] == "abc1234"
+    with pytest.raises(SystemExit, match="one table holds one profile on one machine"):
+        bench.merge_records(first, second | {"machine": "another"})

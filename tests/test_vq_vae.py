@@ -151,3 +151,19 @@ def test_prior_embeddings_start_from_the_codebook_and_know_row_and_column():
         prior.row[1] += 1.0
         changed = (prior(codes) - before).abs().amax((0, 2))
     assert changed[:3].max() == 0 and changed[3:6].min() > 0
+
+
+def test_the_kv_cache_gives_the_full_pass_logits_and_the_same_samples():
+    torch.manual_seed(0)
+    prior = vq_vae.CodePrior(16, 16, width=32, layers=2, heads=4).eval()
+    with torch.no_grad():
+        for p in prior.parameters():
+            p.add_(0.05 * torch.randn_like(p))  # the zero-initialised position table too: every weight matters
+        codes = torch.randint(16, (6, 16))
+        cache = []
+        stepwise = torch.stack([prior.next_logits(codes[:, i - 1], i, cache) for i in range(16)], 1)
+        assert torch.allclose(stepwise, prior(codes), atol=1e-5)
+        assert len(cache) == 2 and cache[0][0].shape == (6, 4, 16, 8)  # [N, heads, positions, width / heads]
+    cached = vq_vae.sample_codes(prior, 40, temperature=1.0, seed=3, batch_size=16)
+    plain = vq_vae.sample_codes(prior, 40, temperature=1.0, seed=3, batch_size=16, cached=False)
+    assert cached.shape == (40, 16) and torch.equal(cached, plain)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def vgg19_weights_place() -> str:
@@ -97,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="*", default=None, metavar="LESSON", help="with all: only these lessons")
     p = sub.add_parser("results", help="regenerate the README's bench-all tables from results/bench-PROFILE.json")
     p.add_argument("--check", action="store_true", help="only report whether the README is up to date; exit 1 if not")
+    p.add_argument("--merge", nargs="*", default=[], metavar="FILE",
+                   help="first add these bench-all files' lessons to results/bench-PROFILE.json (each lesson keeps "
+                        "its own commit and start, shown in the table)")
     p = sub.add_parser("export", help="regenerate tutorial/ modules from the notebooks' '#| export' cells")
     p.add_argument("--check", action="store_true", help="only report modules that differ; exit 1 if any")
     p = sub.add_parser("site", help="execute every notebook (what changed) and render the course as a static site")
@@ -182,8 +186,15 @@ def main(argv: list[str] | None = None) -> int:
                 f.write(text + "\n")
         return 0
     if args.command == "results":
-        from .bench import README, RESULTS, update_readme
+        from .bench import README, RESULTS, merge_records, update_readme
 
+        for name in args.merge:
+            other = json.loads(Path(name).read_text())
+            target = RESULTS / f"bench-{other['profile']}.json"
+            base = json.loads(target.read_text()) if target.exists() else None
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(merge_records(base, other), indent=1) + "\n")
+            print(f"{name}: {', '.join(sorted(other['lessons']))} merged into {target}")
         if args.check:
             stale = update_readme(README, RESULTS, write=False)
             print("README.md's bench-all tables are out of date: run python -m tutorial results" if stale

@@ -325,6 +325,29 @@ class CodePrior(nn.Module):
         h = self.blocks(h, mask=causal_mask(length, codes.device), is_causal=True)
         return self.head(self.norm(h))
 
+    def next_logits(self, previous, i, cache):
+        """The logits ``[N, K]`` of code ``i`` from the same weights as ``forward``, one position at a time:
+        ``previous`` ``[N]`` is code ``i - 1`` (ignored at ``i = 0``, which reads the start token) and
+        ``cache`` (a list, empty at ``i = 0``) keeps every layer's keys and values of positions ``< i`` and
+        gains position ``i``'s. Position ``i`` attends to all of them, so no mask is needed. A KV cache."""
+        if i == 0:
+            previous = torch.full_like(previous, self.codebook_size)
+        side = math.isqrt(self.length)
+        h = (self.embedding(previous) + self.position[i] + self.row[i // side] + self.column[i % side])[:, None]
+        for depth, layer in enumerate(self.blocks.layers):          # pre-norm: x + attend(norm1 x), then MLP
+            attention = layer.self_attn
+            n, width, heads = h.shape[0], h.shape[2], attention.num_heads
+            q, k, v = F.linear(layer.norm1(h), attention.in_proj_weight, attention.in_proj_bias).chunk(3, -1)
+            q, k, v = (t.view(n, 1, heads, width // heads).transpose(1, 2) for t in (q, k, v))
+            if depth == len(cache):
+                cache.append((k, v))
+            else:
+                cache[depth] = (torch.cat([cache[depth][0], k], 2), torch.cat([cache[depth][1], v], 2))
+            mixed = F.scaled_dot_product_attention(q, *cache[depth])   # [N, heads, 1, width / heads]
+            h = h + attention.out_proj(mixed.transpose(1, 2).reshape(n, 1, width))
+            h = h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h))))
+        return self.head(self.norm(h[:, 0]))
+
 
 @torch.no_grad()
 def prior_nll(prior, codes, batch_size=1000):
@@ -384,9 +407,12 @@ def train_prior(prior, codes, cfg, device, name, test_codes=None, live_every=Non
 
 
 @torch.no_grad()
-def sample_codes(prior, n, temperature=1.0, seed=0, batch_size=1000):
+def sample_codes(prior, n, temperature=1.0, seed=0, batch_size=1000, cached=True):
     """``n`` code sequences ``[n, L]`` drawn from ``prior`` one position at a time, in raster order, each
     from ``softmax(logits / temperature)`` (below 1: safer, less varied; above: the reverse). Seeded.
+    ``cached``: each step runs one position through ``prior.next_logits`` with a KV cache; otherwise
+    each step runs ``prior`` over the whole prefix again (the same logits from 1 + 2 + ... + L
+    position-passes instead of L).
     Introduced in notebooks/07_vq_vae.ipynb."""
     was_training = prior.training
     prior.eval()
@@ -395,8 +421,12 @@ def sample_codes(prior, n, temperature=1.0, seed=0, batch_size=1000):
     out = []
     for start in range(0, n, batch_size):
         codes = torch.zeros(min(batch_size, n - start), prior.length, dtype=torch.long, device=device)
+        cache = []
         for i in range(prior.length):
-            logits = prior(codes[:, :i + 1])[:, i] / temperature
+            if cached:
+                logits = prior.next_logits(codes[:, i - 1], i, cache) / temperature
+            else:
+                logits = prior(codes[:, :i + 1])[:, i] / temperature
             codes[:, i] = torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1)
         out.append(codes.cpu())
     prior.train(was_training)

@@ -206,6 +206,7 @@ def run_all(profile: str, device: str | None = None, json_file: str | None = Non
             log(traceback.format_exc())
         else:
             result["load_at_start"] = load
+            result["commit"], result["started"] = version, record["started"]
             record["lessons"][lesson] = result
             record["failed"].pop(lesson, None)
             record["device"] = result["device"]
@@ -213,6 +214,41 @@ def run_all(profile: str, device: str | None = None, json_file: str | None = Non
         record["wall_seconds"] = round(sum(r["wall_seconds"] for r in record["lessons"].values()), 1)
         save()
     return record
+
+
+def _lesson_runs(record: dict) -> dict:
+    """Each lesson's (commit, started) in ``record``: its own where it carries them, else the record's."""
+    return {k: (r.get("commit", record["commit"]), r.get("started", record["started"]))
+            for k, r in record["lessons"].items()}
+
+
+def merge_records(base: dict | None, other: dict) -> dict:
+    """``base`` (a ``bench all`` record, or None) with ``other``'s lessons added or put in place of its own,
+    each lesson keeping the commit and start of the run that measured it (the table then shows them per
+    lesson). Both must be one profile on one machine: a table that mixes machines would compare nothing."""
+    import copy
+
+    if base is None:
+        base = {k: v for k, v in other.items() if k not in ("lessons", "failed")} | {"lessons": {}, "failed": {}}
+    if (base["profile"], base["machine"]) != (other["profile"], other["machine"]):
+        raise SystemExit(f"cannot merge profile {other['profile']} on {other['machine']} into profile "
+                         f"{base['profile']} on {base['machine']}: one table holds one profile on one machine")
+    merged = copy.deepcopy(base)
+    for record in (base, other):
+        for lesson, (commit, started) in _lesson_runs(record).items():
+            if record is other or lesson not in other["lessons"]:
+                merged["lessons"][lesson] = copy.deepcopy(record["lessons"][lesson]) | {"commit": commit, "started": started}
+    for lesson, error in other.get("failed", {}).items():
+        if lesson not in merged["lessons"]:
+            merged["failed"][lesson] = error
+    for lesson in other["lessons"]:
+        merged["failed"].pop(lesson, None)
+    runs = _lesson_runs(merged)
+    merged["commit"] = ", ".join(sorted({c for c, _ in runs.values()}))
+    merged["started"] = min(s for _, s in runs.values())
+    merged["device"] = merged["device"] or other["device"]
+    merged["wall_seconds"] = round(sum(r["wall_seconds"] for r in merged["lessons"].values()), 1)
+    return merged
 
 
 def _format(value) -> str:
@@ -231,18 +267,24 @@ def results_markdown(record: dict | None, profile: str) -> str:
         return (f"No `bench all --profile {profile}` run is recorded yet (`results/bench-{profile}.json` is absent): "
                 f"`python -m tutorial bench all --profile {profile}`, then `python -m tutorial results`, fills this in.")
     loads = [r.get("load_at_start") for r in record["lessons"].values() if r.get("load_at_start") is not None]
-    lines = [f"`python -m tutorial bench all --profile {record['profile']}`, started {record['started']}, code "
-             f"{record['commit']}, {record['machine']}, device {record['device']}, torch {record['torch']}, one "
-             f"lesson after another" + (f" (load average at each start {min(loads):g} to {max(loads):g})" if loads else "")
+    runs = _lesson_runs(record)
+    mixed = len(set(runs.values())) > 1
+    when = (f"in {len(set(runs.values()))} runs started {min(s for _, s in runs.values())} to "
+            f"{max(s for _, s in runs.values())}, code and start of each lesson's run in its row" if mixed
+            else f"started {record['started']}, code {record['commit']}")
+    lines = [f"`python -m tutorial bench all --profile {record['profile']}`, {when}, {record['machine']}, device "
+             f"{record['device']}, torch {record['torch']}, one lesson after another"
+             + (f" (load average at each start {min(loads):g} to {max(loads):g})" if loads else "")
              + f"; {record.get('wall_seconds', 0):,.0f} s in all. Each lesson trained from scratch, the judge included.",
              "",
-             "| lesson | notebook | results | bench seconds |",
-             "|---|---|---|---|"]
+             "| lesson | notebook | results | bench seconds |" + (" code, started |" if mixed else ""),
+             "|---|---|---|---|" + ("---|" if mixed else "")]
     for lesson in sorted(record["lessons"], key=lambda k: NOTEBOOK_OF.get(k, k)):
         result = record["lessons"][lesson]
         figures = [(label, _dig(result["metrics"], path)) for path, label in HEADLINE.get(lesson, JUDGED)]
         text = "; ".join(f"{label} {_format(v)}" for label, v in figures if v is not None)
-        lines.append(f"| `{lesson}` | {NOTEBOOK_OF.get(lesson, '')} | {text} | {result['wall_seconds']:,.0f} |")
+        lines.append(f"| `{lesson}` | {NOTEBOOK_OF.get(lesson, '')} | {text} | {result['wall_seconds']:,.0f} |"
+                     + (f" {runs[lesson][0]}, {runs[lesson][1]} |" if mixed else ""))
     missing = sorted(set(lessons()) - set(record["lessons"]))
     if missing or record.get("failed"):
         lines.append("")
