@@ -170,8 +170,10 @@ def test_bench_reports_the_issue_metrics(monkeypatch, tiny_judge):
 
     monkeypatch.setitem(diffusion.DIFFUSION_SETTINGS, "smoke", {
         **diffusion.DIFFUSION_SETTINGS["smoke"], "train_limit": 128, "epoch_images": 64, "n_judge": 60, "n_curve": 40,
-        "steps_curve": [2, 4], "guidance_curve": [0.0, 2.0]})
+        "steps_curve": [2, 4], "guidance_curve": [0.0, 2.0], "sample_eta": 0.0})
     metrics = bench.run("smoke", torch.device("cpu"))
+    # the rows' sampler is the profile's, not the last one of the steps curve (which ends at eta = 1)
+    assert metrics["sample_eta"] == 0.0 and metrics["sampler"].startswith("DDIM, eta = 0,")
     for part in ("unguided", "conditional", "guided", "floor"):
         assert set(bench.JUDGED) <= set(metrics[part])
     assert metrics["unguided"]["ms_per_sample"] > 0 and metrics["guided"]["ms_per_sample"] > 0

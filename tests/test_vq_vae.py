@@ -134,6 +134,9 @@ def test_bench_returns_the_issue_metrics(monkeypatch, tiny_judge):
                 "confident_fraction", "min_class_share", "confident_fraction_t1", "vq_train_seconds", "prior_train_seconds", "sample_seconds"):
         assert isinstance(metrics[key], float), key
     assert 0 < metrics["code_usage"] <= 1 and metrics["samples"] == vq_vae.VQ_VAE_SETTINGS["smoke"]["n_judge"]
+    curve = metrics["temperature_curve"]  # one row of judge figures per temperature of the profile
+    assert list(curve) == [f"{t:g}" for t in vq_vae.VQ_VAE_SETTINGS["smoke"]["temperatures"]]
+    assert all(0 <= row["confident_fraction"] <= 1 and row["fid_mnist"] >= 0 for row in curve.values())
     assert abs(metrics["prior_nll_bits_per_image"] - metrics["prior_nll_nats_per_code"] * 49 / math.log(2)) < 0.01
 
 

@@ -36,7 +36,7 @@ VQ_VAE_SETTINGS = {
                "width": 32, "res_blocks": 2, "batch_size": 128, "epochs": 3, "lr": 2e-3, "beta": 0.25,
                "ema_decay": 0.99, "restart_below": 1.0, "usage_every": 50, "usage_images": 1000,
                "prior_width": 128, "prior_layers": 3, "prior_heads": 4, "prior_batch": 128, "prior_epochs": 5,
-               "prior_lr": 3e-3, "n_judge": 2000, "temperatures": (0.7, 0.8, 1.0), "judge_temperature": 0.8,
+               "prior_lr": 3e-3, "n_judge": 2000, "temperatures": (0.7, 0.75, 1.0), "judge_temperature": 0.75,
                "live_every": 50},
     "full": {"fashion": False, "train_limit": None, "test_limit": None, "codebook_size": 128, "code_dim": 64,
              "width": 64, "res_blocks": 2, "batch_size": 128, "epochs": 20, "lr": 1e-3, "beta": 0.25,

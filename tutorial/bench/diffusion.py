@@ -52,11 +52,11 @@ def run(profile: str, device: torch.device, overrides: dict | None = None) -> di
     floor = judge_samples(images[:n], device, profile=profile)
 
     steps_curve = {}
-    for eta in (0.0, 1.0):
+    for curve_eta in (0.0, 1.0):
         for curve_steps in cfg.steps_curve:  # not `steps`: that name holds sample_steps for the rows and curve below
-            x, ms = timed_samples(lambda: diffusion_samples(average, schedule, cfg.n_curve, curve_steps, eta=eta),
+            x, ms = timed_samples(lambda: diffusion_samples(average, schedule, cfg.n_curve, curve_steps, eta=curve_eta),
                                   cfg.n_curve)
-            steps_curve[f"eta={eta:g},steps={curve_steps}"] = {**judged(x), "ms_per_sample": ms}
+            steps_curve[f"eta={curve_eta:g},steps={curve_steps}"] = {**judged(x), "ms_per_sample": ms}
     guidance_curve = {}
     for w in cfg.guidance_curve:
         drawn = draw_labels(average, cfg.n_curve)
@@ -69,7 +69,8 @@ def run(profile: str, device: torch.device, overrides: dict | None = None) -> di
         "conditional": {**judged(conditional), "labels": "drawn", "guidance": 0.0, "ms_per_sample": conditional_ms},
         "guided": {**judged(guided), "labels": "drawn", "guidance": cfg.guidance, "ms_per_sample": guided_ms},
         "floor": {k: round(floor[k], 4) for k in JUDGED},
-        "samples": n, "sample_steps": steps, "sample_eta": eta, "sampler": f"DDIM, eta = {eta:g}, trailing steps",
+        "samples": n, "sample_steps": steps, "sample_eta": cfg.sample_eta,
+        "sampler": f"DDIM, eta = {cfg.sample_eta:g}, trailing steps",
         "steps_curve": steps_curve, "guidance_curve": guidance_curve, "curve_samples": cfg.n_curve,
         "final_loss_mean_last_100": round(sum(losses[-100:]) / len(losses[-100:]), 5), "steps": len(losses),
         "batch_size": cfg.batch_size, "channels": list(cfg.channels), "patch": cfg.patch, "schedule": cfg.schedule,
