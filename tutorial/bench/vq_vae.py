@@ -45,7 +45,8 @@ def run(profile: str, device: torch.device, overrides: dict | None = None) -> di
     plain = judge_samples(plain_samples, device, profile=profile)
     temperature_curve = {}
     for t in cfg.temperatures:
-        row = judge_samples(vq_vae_samples(model, prior, cfg.n_judge, temperature=t), device, profile=profile)
+        row = scores if t == cfg.judge_temperature else judge_samples(  # the judged samples: same seed, same images
+            vq_vae_samples(model, prior, cfg.n_judge, temperature=t), device, profile=profile)
         temperature_curve[f"{t:g}"] = {k: round(row[k], 4) for k in ("fid_mnist", "confident_fraction", "min_class_share")}
     per_image = test_codes[0].numel()
     return {
