@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,8 @@ def test_a_notebook_that_times_out_is_run_once_more_then_named_and_unchanged_one
     assert "ZeroDivisionError" in failures["broken.ipynb"]  # named with its error, and not retried:
     assert not any("broken.ipynb timed out" in line for line in said)
     assert any("slow.ipynb timed out" in line and "once more" in line for line in said)
+    assert any(line.endswith("executing fine.ipynb") for line in said)  # live: which notebook is running
+    assert any(re.fullmatch(r"  fine\.ipynb: ran in \d+ s", line) for line in said)  # and what each took
     said.clear()
     assert list(site.execute([fine, slow], "smoke", timeout=2, retries=0, log=said.append)) == ["slow.ipynb"]
     assert sum("once more" in line for line in said) == 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import re
 import shutil
@@ -83,7 +84,7 @@ def execute(notebooks: list[Path], profile: str, timeout: int = 900, retries: in
     stale = [uri for uri, record in records.items() if cache.get_cached_project_nb(record.pk) is None]
     for uri in records:
         log(f"  {Path(uri).name}: {'to execute' if uri in stale else 'cached, not executed again'}")
-    executor = load_executor("local-serial", cache=cache)
+    executor = load_executor("local-serial", cache=cache, logger=_progress(log))
     todo = stale
     before, os.environ["TUTORIAL_PROFILE"] = os.environ.get("TUTORIAL_PROFILE"), profile  # kernels inherit it
     try:
@@ -96,6 +97,23 @@ def execute(notebooks: list[Path], profile: str, timeout: int = 900, retries: in
     return {Path(uri).name: ("timed out: " if _timed_out(tb) else "") + _reason(tb) for uri, tb in failed.items()}
 
 
+def _progress(log) -> logging.Logger:
+    """A logger that passes jupyter-cache's "Executing: ..." lines (and its errors) on to ``log`` with the
+    time of day, so a long build shows which notebook it is on."""
+    class Forward(logging.Handler):
+        def emit(self, record):
+            message = record.getMessage().split("\n", 1)[0]
+            if message.startswith(("Executing:", "Execution Excepted:", "Failed")):
+                verb, _, uri = message.partition(": ")
+                log(f"  {time.strftime('%H:%M:%S')} {verb.lower()} {Path(uri).name}")
+
+    logger = logging.getLogger("tutorial.site.execution")
+    logger.handlers[:] = [Forward()]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger
+
+
 def _run(executor, cache, todo: list[str], timeout: int, retries: int, log) -> dict[str, str]:
     """Run ``todo`` (URIs), then again those that timed out, up to ``retries`` times: {URI: traceback}."""
     failed: dict[str, str] = {}
@@ -105,6 +123,10 @@ def _run(executor, cache, todo: list[str], timeout: int, retries: int, log) -> d
         began = time.perf_counter()
         result = executor.run_and_cache(filter_uris=todo, timeout=timeout)
         log(f"  executed {len(todo)} notebook(s) in {time.perf_counter() - began:.0f} s")
+        for uri in todo:  # each one's own time, as jupyter-cache recorded it with its outputs
+            record = cache.get_cached_project_nb(uri)
+            if record is not None and "execution_seconds" in (record.data or {}):
+                log(f"  {Path(uri).name}: ran in {record.data['execution_seconds']:.0f} s")
         for uri in todo:
             failed.pop(uri, None)  # a retried notebook is judged by its last run
         now = {uri: cache.get_project_record(uri).traceback or "" for uri in result.excepted + result.errored}
