@@ -137,6 +137,7 @@ def test_bench_returns_the_issue_metrics(monkeypatch, tiny_judge):
     curve = metrics["temperature_curve"]  # one row of judge figures per temperature of the profile
     assert list(curve) == [f"{t:g}" for t in vq_vae.VQ_VAE_SETTINGS["smoke"]["temperatures"]]
     assert all(0 <= row["confident_fraction"] <= 1 and row["fid_mnist"] >= 0 for row in curve.values())
+    assert curve["1"]["confident_fraction"] == round(metrics["confident_fraction_t1"], 4)  # one draw at T = 1, not two
     assert abs(metrics["prior_nll_bits_per_image"] - metrics["prior_nll_nats_per_code"] * 49 / math.log(2)) < 0.01
 
 
